@@ -1,0 +1,3 @@
+DROP TABLE api_keys;
+DROP TABLE wallets;
+ALTER TABLE users DROP COLUMN api_keys_enabled;

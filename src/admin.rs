@@ -1,0 +1,322 @@
+//! Operator subcommands for what has no page: users, roles, the API-keys flag, platform
+//! wallets, keys for scripts, and the demo data set.
+
+use anyhow::{Context, bail};
+use chrono::{Duration, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use crate::auth::password::{generate_password, hash_blocking};
+use crate::config::{Secret, Settings};
+use crate::db::api_keys::{self, CreateOutcome, NewKey};
+use crate::db::audit::Origin;
+use crate::db::{users, wallets};
+use crate::domain::{KeyHasher, KeyName, PlainKey, Role, Scope, WalletKind};
+
+async fn connect(settings: &Settings) -> anyhow::Result<AsyncPgConnection> {
+    AsyncPgConnection::establish(settings.database_url.expose())
+        .await
+        .context("connecting to APP_DATABASE_URL")
+}
+
+async fn user_by_email(conn: &mut AsyncPgConnection, email: &str) -> anyhow::Result<users::User> {
+    users::find_by_email(conn, email)
+        .await?
+        .with_context(|| format!("no account with e-mail {email:?}"))
+}
+
+/// Creates an account and prints its generated password once.
+pub async fn create_user(settings: &Settings, email: &str, role: Role) -> anyhow::Result<()> {
+    let mut conn = connect(settings).await?;
+    let email = email.trim();
+    if !email.contains('@') || email.len() > 254 {
+        bail!("{email:?} is not an e-mail address");
+    }
+    if users::find_by_email(&mut conn, email).await?.is_some() {
+        bail!("an account with e-mail {email:?} already exists");
+    }
+    let password = generate_password();
+    let hash = hash_blocking(&Secret::new(password.clone()))?;
+    let user = users::insert(&mut conn, email, &hash, role.as_str()).await?;
+    println!(
+        "created {} ({}) role={} password={password}",
+        user.email,
+        user.id,
+        role.as_str()
+    );
+    Ok(())
+}
+
+/// Sets an account's role.
+pub async fn set_role(settings: &Settings, email: &str, role: Role) -> anyhow::Result<()> {
+    let mut conn = connect(settings).await?;
+    let user = user_by_email(&mut conn, email).await?;
+    users::set_role(&mut conn, user.id, role.as_str()).await?;
+    println!("{} is now {}", user.email, role.as_str());
+    Ok(())
+}
+
+/// Turns the API-keys flag on or off (audited as an eligibility change).
+pub async fn set_api_keys(settings: &Settings, email: &str, on: bool) -> anyhow::Result<()> {
+    let mut conn = connect(settings).await?;
+    let user = user_by_email(&mut conn, email).await?;
+    users::set_api_keys_enabled(&mut conn, user.id, on).await?;
+    crate::db::audit::record(
+        &mut conn,
+        crate::db::audit::NewEvent {
+            account_id: Some(user.id),
+            actor_id: None,
+            action: if on {
+                "eligibility.api_keys_enabled"
+            } else {
+                "eligibility.api_keys_disabled"
+            },
+            key_id: None,
+            detail: serde_json::json!({ "by": "operator" }),
+        },
+        &Origin::default(),
+    )
+    .await?;
+    println!(
+        "API keys {} for {}",
+        if on { "enabled" } else { "disabled" },
+        user.email
+    );
+    Ok(())
+}
+
+/// Adds a wallet of a given kind (platform wallets, or an external one an operator verified).
+pub async fn add_wallet(
+    settings: &Settings,
+    email: &str,
+    address: &str,
+    kind: WalletKind,
+) -> anyhow::Result<()> {
+    let mut conn = connect(settings).await?;
+    let user = user_by_email(&mut conn, email).await?;
+    let address = address.trim();
+    if address.len() < 32
+        || address.len() > 44
+        || !address
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() && !"0OIl".contains(c))
+    {
+        bail!("{address:?} is not a base58 Solana address");
+    }
+    wallets::insert_for_account(&mut conn, user.id, address, kind.as_str())
+        .await
+        .context("adding the wallet (is the address already linked?)")?;
+    println!("added {} wallet {address} to {}", kind.as_str(), user.email);
+    Ok(())
+}
+
+/// Creates a key for an account and prints the secret once (for scripts and benchmarks).
+pub async fn create_key(settings: &Settings, email: &str, name: &str) -> anyhow::Result<()> {
+    let mut conn = connect(settings).await?;
+    let user = user_by_email(&mut conn, email).await?;
+    let name = KeyName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hasher = KeyHasher::new(settings.key_pepper.expose());
+    let key = PlainKey::generate();
+    let outcome = api_keys::create_for_account(
+        &mut conn,
+        user.id,
+        NewKey {
+            name: name.as_str(),
+            prefix: key.display_prefix(),
+            hash: &hasher.hash(&key),
+            scopes: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+            request_id: Uuid::new_v4(),
+            expires_at: None,
+        },
+        &Origin::default(),
+    )
+    .await?;
+    match outcome {
+        CreateOutcome::Created(_) => {
+            println!("{}", key.expose());
+            Ok(())
+        }
+        CreateOutcome::NameTaken => {
+            bail!("the account already has a key named {:?}", name.as_str())
+        }
+        CreateOutcome::NotEligible(e) => {
+            bail!("the account can't create keys: {}", e.codes().join(", "))
+        }
+        CreateOutcome::AlreadyCreated(_) => bail!("request id collision; try again"),
+    }
+}
+
+struct DemoAccount {
+    email: &'static str,
+    role: Role,
+    enabled: bool,
+    wallets: &'static [(WalletKind, &'static str)],
+    what: &'static str,
+}
+
+const DEMO: &[DemoAccount] = &[
+    DemoAccount {
+        email: "ana@example.com",
+        role: Role::Member,
+        enabled: true,
+        wallets: &[(
+            WalletKind::External,
+            "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU",
+        )],
+        what: "eligible; keys in every status",
+    },
+    DemoAccount {
+        email: "flagoff@example.com",
+        role: Role::Member,
+        enabled: false,
+        wallets: &[(
+            WalletKind::External,
+            "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM",
+        )],
+        what: "api_keys_not_enabled",
+    },
+    DemoAccount {
+        email: "nowallet@example.com",
+        role: Role::Member,
+        enabled: true,
+        wallets: &[],
+        what: "no_external_wallet (one wallet link away from eligible)",
+    },
+    DemoAccount {
+        email: "custodial@example.com",
+        role: Role::Member,
+        enabled: true,
+        wallets: &[
+            (
+                WalletKind::Custodial,
+                "HN7cABqLq46Es1jh92dQQisAq662SmxELLLsHHe4YWrH",
+            ),
+            (
+                WalletKind::Embedded,
+                "5Q544fKrFoe6tsEbD7S8EmxGTJYAKtTVhAW5Q5pge4j1",
+            ),
+        ],
+        what: "only_platform_wallets",
+    },
+    DemoAccount {
+        email: "full@example.com",
+        role: Role::Member,
+        enabled: true,
+        wallets: &[(
+            WalletKind::External,
+            "DRpbCBMxVnDK7maPM5tGv6MvB3v1sRMC86PZ8okm21hy",
+        )],
+        what: "active_key_limit_reached (10 of 10)",
+    },
+    DemoAccount {
+        email: "blocked@example.com",
+        role: Role::Member,
+        enabled: false,
+        wallets: &[(
+            WalletKind::Embedded,
+            "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T",
+        )],
+        what: "api_keys_not_enabled + only_platform_wallets",
+    },
+    DemoAccount {
+        email: "support@example.com",
+        role: Role::Support,
+        enabled: false,
+        wallets: &[],
+        what: "support staff (read-only console)",
+    },
+];
+
+/// Creates (or resets) the demo accounts, prints their new passwords. Idempotent: wallets and
+/// keys are added only where missing.
+pub async fn demo_seed(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = connect(settings).await?;
+    let hasher = KeyHasher::new(settings.key_pepper.expose());
+    println!("{:<24} {:<22} state", "e-mail", "password");
+    for acc in DEMO {
+        let password = generate_password();
+        let hash = hash_blocking(&Secret::new(password.clone()))?;
+        let user = match users::find_by_email(&mut conn, acc.email).await? {
+            Some(u) => {
+                users::set_password(&mut conn, u.id, &hash).await?;
+                u
+            }
+            None => users::insert(&mut conn, acc.email, &hash, acc.role.as_str()).await?,
+        };
+        users::set_role(&mut conn, user.id, acc.role.as_str()).await?;
+        let have: Vec<String> = wallets::list_for_account(&mut conn, user.id)
+            .await?
+            .into_iter()
+            .map(|w| w.address)
+            .collect();
+        for (kind, addr) in acc.wallets {
+            if !have.iter().any(|a| a == addr) {
+                wallets::insert_for_account(&mut conn, user.id, addr, kind.as_str()).await?;
+            }
+        }
+        // Keys are made while the flag is on, then the flag is set as the account wants it.
+        users::set_api_keys_enabled(&mut conn, user.id, true).await?;
+        if api_keys::list_for_account(&mut conn, user.id, true)
+            .await?
+            .is_empty()
+        {
+            seed_keys(&mut conn, &hasher, user.id, acc.email).await?;
+        }
+        users::set_api_keys_enabled(&mut conn, user.id, acc.enabled).await?;
+        println!("{:<24} {:<22} {}", acc.email, password, acc.what);
+    }
+    Ok(())
+}
+
+async fn seed_keys(
+    conn: &mut AsyncPgConnection,
+    hasher: &KeyHasher,
+    account: Uuid,
+    email: &str,
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let plan: Vec<(String, Option<chrono::DateTime<Utc>>, bool)> = match email {
+        "ana@example.com" => vec![
+            ("production-bot".into(), None, false),
+            (
+                "buyback-script".into(),
+                Some(now + Duration::days(5)),
+                false,
+            ),
+            (
+                "nightly-report".into(),
+                Some(now + Duration::days(90)),
+                false,
+            ),
+            ("old-bot".into(), None, true),
+            ("trial-2025".into(), Some(now - Duration::days(3)), false),
+        ],
+        "full@example.com" => (1..=10)
+            .map(|i| (format!("worker-{i:02}"), None, false))
+            .collect(),
+        "flagoff@example.com" | "blocked@example.com" => vec![("paused-bot".into(), None, false)],
+        _ => vec![],
+    };
+    let origin = Origin::default();
+    for (name, expires_at, revoke) in plan {
+        let key = PlainKey::generate();
+        let outcome = api_keys::create_for_account(
+            conn,
+            account,
+            NewKey {
+                name: &name,
+                prefix: key.display_prefix(),
+                hash: &hasher.hash(&key),
+                scopes: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+                request_id: Uuid::new_v4(),
+                expires_at,
+            },
+            &origin,
+        )
+        .await?;
+        if let (CreateOutcome::Created(row), true) = (outcome, revoke) {
+            api_keys::revoke_for_account(conn, account, row.id, account, &origin).await?;
+        }
+    }
+    Ok(())
+}

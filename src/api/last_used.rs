@@ -1,0 +1,106 @@
+//! "Last used", recorded without a database write per request: verifications put the key id
+//! and time into an in-memory map (the newest time per key wins), and a background task writes
+//! the map every few seconds with one forward-only batched `UPDATE`. Flushed again on shutdown.
+//!
+//! Memory is bounded: at most `MAX_PENDING` distinct keys wait between flushes; beyond that a
+//! flush is started early and further new keys are skipped until it has run (their time is
+//! approximate anyway, and the next request records them).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::db::{DbPool, api_keys};
+
+/// Distinct keys buffered at most between two flushes.
+pub const MAX_PENDING: usize = 50_000;
+const BATCH: usize = 1_000;
+
+/// Handle to the buffer; cheap to clone.
+#[derive(Clone)]
+pub struct LastUsedRecorder {
+    pending: Arc<Mutex<HashMap<Uuid, DateTime<Utc>>>>,
+    wake: Arc<Notify>,
+    pool: DbPool,
+}
+
+impl LastUsedRecorder {
+    /// Starts the background flusher on the current tokio runtime.
+    pub fn start(pool: DbPool, every: Duration) -> Self {
+        let rec = Self {
+            pending: Arc::new(Mutex::new(HashMap::new())),
+            wake: Arc::new(Notify::new()),
+            pool,
+        };
+        let bg = rec.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {},
+                    _ = bg.wake.notified() => {},
+                }
+                bg.flush_now().await;
+            }
+        });
+        rec
+    }
+
+    /// Notes that `key` was used now.
+    pub fn record(&self, key: Uuid) {
+        let now = Utc::now();
+        let Ok(mut map) = self.pending.lock() else {
+            return;
+        };
+        if map.len() >= MAX_PENDING && !map.contains_key(&key) {
+            self.wake.notify_one();
+            return;
+        }
+        map.insert(key, now);
+    }
+
+    /// Writes everything buffered. On a database error the times go back into the buffer.
+    pub async fn flush_now(&self) {
+        let batch: Vec<(Uuid, DateTime<Utc>)> = match self.pending.lock() {
+            Ok(mut map) => map.drain().collect(),
+            Err(_) => return,
+        };
+        if batch.is_empty() {
+            return;
+        }
+        let failed = match self.pool.get().await {
+            Ok(mut conn) => {
+                let mut failed = Vec::new();
+                for chunk in batch.chunks(BATCH) {
+                    if let Err(e) = api_keys::record_last_used(&mut conn, chunk).await {
+                        tracing::warn!(error = %e, keys = chunk.len(), "last-used flush failed; will retry");
+                        failed.extend_from_slice(chunk);
+                    }
+                }
+                failed
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, keys = batch.len(), "last-used flush: database unavailable; will retry");
+                batch
+            }
+        };
+        if !failed.is_empty() {
+            if let Ok(mut map) = self.pending.lock() {
+                for (id, t) in failed {
+                    let e = map.entry(id).or_insert(t);
+                    if *e < t {
+                        *e = t;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keys waiting to be written (for tests and metrics).
+    pub fn pending(&self) -> usize {
+        self.pending.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}

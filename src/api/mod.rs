@@ -1,0 +1,208 @@
+//! The key-authenticated JSON API and RFC 7662 introspection. Keys are read only from the
+//! `Authorization: Bearer` header; a key in a query string, cookie or body is ignored.
+
+pub mod last_used;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use crate::db::api_keys::{self, KeyAuth};
+use crate::domain::PlainKey;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::templates::Rendered;
+
+/// Why a presented key was refused (the `error_code` of a 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No `Authorization` header.
+    Missing,
+    /// Not `Bearer phy_…` with a valid checksum, or several headers.
+    Malformed,
+    /// Well-formed but not a key we issued (or deleted).
+    Unknown,
+    /// Revoked.
+    Revoked,
+    /// Past its expiry.
+    Expired,
+    /// The account is not eligible right now (keys paused).
+    AccountNotEligible,
+}
+
+impl AuthFailure {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::Malformed => "malformed",
+            AuthFailure::Unknown => "unknown",
+            AuthFailure::Revoked => "revoked",
+            AuthFailure::Expired => "expired",
+            AuthFailure::AccountNotEligible => "account_not_eligible",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "Send the key as Authorization: Bearer phy_…",
+            AuthFailure::Malformed => "The key is not a well-formed phy_ key",
+            AuthFailure::Unknown => "The key is not valid",
+            AuthFailure::Revoked => "The key was revoked",
+            AuthFailure::Expired => "The key has expired",
+            AuthFailure::AccountNotEligible => "The account's API keys are paused",
+        }
+    }
+}
+
+/// A failed verification: a refusal, or the database being unreachable (never a refusal).
+#[derive(Debug)]
+pub enum VerifyError {
+    /// 401.
+    Refused(AuthFailure),
+    /// 503.
+    Unavailable(AppError),
+}
+
+fn bearer_key(req: &HttpRequest) -> Result<PlainKey, AuthFailure> {
+    let mut values = req.headers().get_all(header::AUTHORIZATION);
+    let Some(value) = values.next() else {
+        return Err(AuthFailure::Missing);
+    };
+    if values.next().is_some() {
+        return Err(AuthFailure::Malformed);
+    }
+    let value = value.to_str().map_err(|_| AuthFailure::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthFailure::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthFailure::Malformed);
+    }
+    PlainKey::parse(token.trim()).map_err(|_| AuthFailure::Malformed)
+}
+
+/// Decides about a parsed key with one indexed query: no cache, so a revoke or an expiry
+/// takes effect on the very next request, on every instance.
+pub async fn verify(state: &AppState, key: &PlainKey) -> Result<KeyAuth, VerifyError> {
+    let hash = state.key_hasher.hash(key);
+    let mut conn = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| VerifyError::Unavailable(e.into()))?;
+    let found = api_keys::find_by_hash(&mut conn, &hash)
+        .await
+        .map_err(|e| VerifyError::Unavailable(e.into()))?;
+    drop(conn);
+    let Some(k) = found else {
+        return Err(VerifyError::Refused(AuthFailure::Unknown));
+    };
+    if k.revoked_at.is_some() {
+        return Err(VerifyError::Refused(AuthFailure::Revoked));
+    }
+    if k.expires_at.is_some_and(|e| e <= Utc::now()) {
+        return Err(VerifyError::Refused(AuthFailure::Expired));
+    }
+    if !(k.api_keys_enabled && k.has_external_wallet) {
+        return Err(VerifyError::Refused(AuthFailure::AccountNotEligible));
+    }
+    state.last_used.record(k.id);
+    Ok(k)
+}
+
+fn unauthorized(f: AuthFailure) -> HttpResponse {
+    let challenge = if f == AuthFailure::Missing {
+        "Bearer realm=\"keydesk\"".to_owned()
+    } else {
+        format!(
+            "Bearer realm=\"keydesk\", error=\"invalid_token\", error_description=\"{}\"",
+            f.description()
+        )
+    };
+    let mut res = HttpResponse::build(StatusCode::UNAUTHORIZED)
+        .insert_header((header::WWW_AUTHENTICATE, challenge))
+        .json(serde_json::json!({ "error": "invalid_token", "error_code": f.code() }));
+    res.extensions_mut().insert(Rendered);
+    res
+}
+
+#[derive(Serialize)]
+struct MeKey {
+    id: uuid::Uuid,
+    name: String,
+    prefix: String,
+    scopes: Vec<String>,
+    expires_at: Option<chrono::DateTime<Utc>>,
+}
+
+#[derive(Serialize)]
+struct Me {
+    account_id: uuid::Uuid,
+    key: MeKey,
+}
+
+/// `GET /api/v1/me`: who the presented key belongs to.
+pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let key = match bearer_key(&req) {
+        Ok(k) => k,
+        Err(f) => return Ok(unauthorized(f)),
+    };
+    match verify(&state, &key).await {
+        Ok(k) => Ok(HttpResponse::Ok().json(Me {
+            account_id: k.account_id,
+            key: MeKey {
+                id: k.id,
+                name: k.name,
+                prefix: k.prefix,
+                scopes: k.scopes,
+                expires_at: k.expires_at,
+            },
+        })),
+        Err(VerifyError::Refused(f)) => Ok(unauthorized(f)),
+        Err(VerifyError::Unavailable(e)) => Err(e),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct IntrospectForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// `POST /api/v1/introspect` (RFC 7662), for the platform's other services.
+pub async fn introspect(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let expected = state.settings.introspection_token.expose().as_bytes();
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().as_bytes().to_vec())
+        .unwrap_or_default();
+    if presented.is_empty() || !bool::from(presented.ct_eq(expected)) {
+        return Ok(unauthorized(AuthFailure::Unknown));
+    }
+    let form: IntrospectForm = serde_html_form::from_bytes(&body).unwrap_or_default();
+    let inactive = || HttpResponse::Ok().json(serde_json::json!({ "active": false }));
+    let Ok(key) = PlainKey::parse(form.token.trim()) else {
+        return Ok(inactive());
+    };
+    match verify(&state, &key).await {
+        Ok(k) => Ok(HttpResponse::Ok().json(serde_json::json!({
+            "active": true,
+            "scope": k.scopes.join(" "),
+            "sub": k.account_id,
+            "client_id": k.id,
+            "token_type": "api_key",
+            "exp": k.expires_at.map(|e| e.timestamp()),
+        }))),
+        Err(VerifyError::Refused(_)) => Ok(inactive()),
+        Err(VerifyError::Unavailable(e)) => Err(e),
+    }
+}

@@ -1,0 +1,6 @@
+//! Who is asking: password checks, and the middleware that requires a logged-in user.
+
+pub mod middleware;
+pub mod password;
+
+pub use middleware::{CurrentUser, require_login};

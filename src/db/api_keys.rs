@@ -1,0 +1,377 @@
+//! The `api_keys` table. Every query is filtered by the owning account, except the lookup by
+//! hash that authenticates a presented key.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::audit::{self, NewEvent, Origin};
+use super::schema::{api_keys, users, wallets};
+use crate::domain::eligibility::{Eligibility, Facts};
+use crate::domain::key::HASH_VERSION;
+use crate::domain::{KeyHash, WalletKind};
+
+/// A key's metadata: everything but its hash.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct KeyRow {
+    /// Public id.
+    pub id: Uuid,
+    /// Owner.
+    pub account_id: Uuid,
+    /// Label.
+    pub name: String,
+    /// `phy_` + 8.
+    pub prefix: String,
+    /// Scope names.
+    pub scopes: Vec<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Expiry, None = never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Approximate last use.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revoked when.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Revoked by whom.
+    pub revoked_by: Option<Uuid>,
+}
+
+/// A key to create.
+#[derive(Debug, Clone)]
+pub struct NewKey<'a> {
+    /// Validated name.
+    pub name: &'a str,
+    /// Display prefix.
+    pub prefix: &'a str,
+    /// Peppered hash.
+    pub hash: &'a KeyHash,
+    /// Scope names.
+    pub scopes: Vec<String>,
+    /// One-time form id.
+    pub request_id: Uuid,
+    /// Expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a create attempt did.
+#[derive(Debug)]
+pub enum CreateOutcome {
+    /// A new key.
+    Created(KeyRow),
+    /// This request id already created this key: nothing new was made.
+    AlreadyCreated(KeyRow),
+    /// Another non-revoked key has this name.
+    NameTaken,
+    /// The account may not create keys now (every reason).
+    NotEligible(Eligibility),
+}
+
+/// `revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`
+fn is_active() -> diesel::dsl::And<
+    diesel::dsl::IsNull<api_keys::revoked_at>,
+    diesel::dsl::Or<
+        diesel::dsl::IsNull<api_keys::expires_at>,
+        diesel::dsl::Gt<api_keys::expires_at, diesel::dsl::now>,
+    >,
+> {
+    api_keys::revoked_at.is_null().and(
+        api_keys::expires_at
+            .is_null()
+            .or(api_keys::expires_at.gt(diesel::dsl::now)),
+    )
+}
+
+/// Active keys of an account.
+pub async fn count_active_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+) -> QueryResult<i64> {
+    api_keys::table
+        .filter(api_keys::account_id.eq(account))
+        .filter(is_active())
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// The facts eligibility is decided from, read on `conn` (inside a transaction when it matters).
+pub async fn eligibility_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    api_keys_enabled: bool,
+) -> QueryResult<Eligibility> {
+    let rows: Vec<(String, String)> = wallets::table
+        .filter(wallets::account_id.eq(account))
+        .order((wallets::linked_at.asc(), wallets::id.asc()))
+        .select((wallets::kind, wallets::address))
+        .load(conn)
+        .await?;
+    let wallets: Vec<(WalletKind, String)> = rows
+        .into_iter()
+        .filter_map(|(k, a)| WalletKind::parse(&k).map(|k| (k, a)))
+        .collect();
+    let active_keys = count_active_for_account(conn, account).await?;
+    Ok(Eligibility::evaluate(&Facts {
+        api_keys_enabled,
+        wallets: &wallets,
+        active_keys,
+    }))
+}
+
+/// Creates a key under the account-row lock: eligibility (including the 10-key limit), the
+/// request-id replay check and name uniqueness are decided inside the same transaction as the
+/// insert and its audit event, so concurrent creates cannot overshoot the limit.
+pub async fn create_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    key: NewKey<'_>,
+    origin: &Origin,
+) -> QueryResult<CreateOutcome> {
+    conn.transaction(async move |conn| {
+        let Some(user) = super::users::lock_for_update(conn, account).await? else {
+            return Err(diesel::result::Error::NotFound);
+        };
+        if let Some(existing) = api_keys::table
+            .filter(api_keys::account_id.eq(account))
+            .filter(api_keys::request_id.eq(key.request_id))
+            .select(KeyRow::as_select())
+            .first(conn)
+            .await
+            .optional()?
+        {
+            return Ok(CreateOutcome::AlreadyCreated(existing));
+        }
+        let eligibility = eligibility_for_account(conn, account, user.api_keys_enabled).await?;
+        if !eligibility.can_create() {
+            return Ok(CreateOutcome::NotEligible(eligibility));
+        }
+        if name_taken(conn, account, key.name, None).await? {
+            return Ok(CreateOutcome::NameTaken);
+        }
+        let row: KeyRow = diesel::insert_into(api_keys::table)
+            .values((
+                api_keys::account_id.eq(account),
+                api_keys::name.eq(key.name),
+                api_keys::prefix.eq(key.prefix),
+                api_keys::hash.eq(key.hash.0.as_slice()),
+                api_keys::hash_version.eq(HASH_VERSION),
+                api_keys::scopes.eq(&key.scopes),
+                api_keys::request_id.eq(key.request_id),
+                api_keys::expires_at.eq(key.expires_at),
+            ))
+            .returning(KeyRow::as_returning())
+            .get_result(conn)
+            .await?;
+        audit::record(
+            conn,
+            NewEvent {
+                account_id: Some(account),
+                actor_id: Some(account),
+                action: "key.created",
+                key_id: Some(row.id),
+                detail: serde_json::json!({
+                    "name": row.name,
+                    "prefix": row.prefix,
+                    "scopes": row.scopes,
+                    "expires_at": row.expires_at,
+                }),
+            },
+            origin,
+        )
+        .await?;
+        Ok(CreateOutcome::Created(row))
+    })
+    .await
+}
+
+/// Whether another non-revoked key of the account has this name (case-insensitively).
+pub async fn name_taken(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> QueryResult<bool> {
+    let mut q = api_keys::table
+        .filter(api_keys::account_id.eq(account))
+        .filter(api_keys::revoked_at.is_null())
+        .filter(super::lower(api_keys::name).eq(name.to_lowercase()))
+        .select(api_keys::id)
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(api_keys::id.ne(id));
+    }
+    Ok(q.first::<Uuid>(conn).await.optional()?.is_some())
+}
+
+/// An account's keys: active first, then newest first. Without `include_inactive`, only keys
+/// that are neither revoked nor expired.
+pub async fn list_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    include_inactive: bool,
+) -> QueryResult<Vec<KeyRow>> {
+    let mut q = api_keys::table
+        .filter(api_keys::account_id.eq(account))
+        .select(KeyRow::as_select())
+        .into_boxed();
+    if !include_inactive {
+        q = q.filter(is_active());
+    }
+    q.order((
+        is_active().desc(),
+        api_keys::created_at.desc(),
+        api_keys::id.desc(),
+    ))
+    .load(conn)
+    .await
+}
+
+/// One key of the account, or None — for another account's key as for a missing one.
+pub async fn find_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<KeyRow>> {
+    api_keys::table
+        .filter(api_keys::account_id.eq(account))
+        .filter(api_keys::id.eq(id))
+        .select(KeyRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// What the key authority needs to decide about a presented key, in one indexed query.
+#[derive(Debug, Clone, Queryable)]
+pub struct KeyAuth {
+    /// Key id.
+    pub id: Uuid,
+    /// Owner.
+    pub account_id: Uuid,
+    /// Label.
+    pub name: String,
+    /// Prefix.
+    pub prefix: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Revocation.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Account flag.
+    pub api_keys_enabled: bool,
+    /// Account has a self-custodied wallet.
+    pub has_external_wallet: bool,
+}
+
+/// Looks a key up by its hash (the only query not filtered by owner: the hash is the credential).
+pub async fn find_by_hash(
+    conn: &mut AsyncPgConnection,
+    hash: &KeyHash,
+) -> QueryResult<Option<KeyAuth>> {
+    let has_external = diesel::dsl::exists(
+        wallets::table
+            .filter(wallets::account_id.eq(api_keys::account_id))
+            .filter(wallets::kind.eq(WalletKind::External.as_str())),
+    );
+    api_keys::table
+        .inner_join(users::table.on(users::id.eq(api_keys::account_id)))
+        .filter(api_keys::hash.eq(hash.0.as_slice()))
+        .select((
+            api_keys::id,
+            api_keys::account_id,
+            api_keys::name,
+            api_keys::prefix,
+            api_keys::scopes,
+            api_keys::expires_at,
+            api_keys::revoked_at,
+            users::api_keys_enabled,
+            has_external,
+        ))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Writes buffered last-used times in one statement. Forward-only: an older time never
+/// overwrites a newer one (several instances may flush out of order).
+pub async fn record_last_used(
+    conn: &mut AsyncPgConnection,
+    used: &[(Uuid, DateTime<Utc>)],
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Timestamptz, Uuid as SqlUuid};
+    if used.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = used.iter().map(|(id, _)| *id).collect();
+    let times: Vec<DateTime<Utc>> = used.iter().map(|(_, t)| *t).collect();
+    diesel::sql_query(
+        "UPDATE api_keys k SET last_used_at = v.t
+           FROM unnest($1, $2) AS v(id, t)
+          WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.t)",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Timestamptz>, _>(times)
+    .execute(conn)
+    .await
+}
+
+/// What a revoke did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// Revoked now.
+    Revoked,
+    /// It was already revoked: nothing changed.
+    AlreadyRevoked,
+    /// No such key on this account.
+    NotFound,
+}
+
+/// Revokes one of the account's keys, with its audit event, in one transaction. Idempotent:
+/// only a key that is not yet revoked changes (`… AND revoked_at IS NULL`).
+pub async fn revoke_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+    actor: Uuid,
+    origin: &Origin,
+) -> QueryResult<RevokeOutcome> {
+    conn.transaction(async move |conn| {
+        let revoked: Option<KeyRow> = diesel::update(
+            api_keys::table
+                .filter(api_keys::account_id.eq(account))
+                .filter(api_keys::id.eq(id))
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set((
+            api_keys::revoked_at.eq(diesel::dsl::now),
+            api_keys::revoked_by.eq(actor),
+        ))
+        .returning(KeyRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        let Some(row) = revoked else {
+            return Ok(match find_for_account(conn, account, id).await? {
+                Some(_) => RevokeOutcome::AlreadyRevoked,
+                None => RevokeOutcome::NotFound,
+            });
+        };
+        audit::record(
+            conn,
+            NewEvent {
+                account_id: Some(account),
+                actor_id: Some(actor),
+                action: "key.revoked",
+                key_id: Some(row.id),
+                detail: serde_json::json!({ "name": row.name, "prefix": row.prefix }),
+            },
+            origin,
+        )
+        .await?;
+        Ok(RevokeOutcome::Revoked)
+    })
+    .await
+}

@@ -1,0 +1,118 @@
+//! The `audit_events` table: every change and login, with actor, time and IP.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::audit_events;
+
+/// Where a request came from, for the trail.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// Client IP (the peer address; keydesk does not trust forwarding headers).
+    pub ip: Option<String>,
+    /// User-Agent, truncated.
+    pub user_agent: Option<String>,
+}
+
+/// An event to record.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    /// Account the event concerns.
+    pub account_id: Option<Uuid>,
+    /// Who did it.
+    pub actor_id: Option<Uuid>,
+    /// e.g. `key.created`.
+    pub action: &'a str,
+    /// Key concerned.
+    pub key_id: Option<Uuid>,
+    /// Non-secret context.
+    pub detail: serde_json::Value,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct Event {
+    /// Sequence.
+    pub id: i64,
+    /// Account.
+    pub account_id: Option<Uuid>,
+    /// Actor.
+    pub actor_id: Option<Uuid>,
+    /// Action.
+    pub action: String,
+    /// Key.
+    pub key_id: Option<Uuid>,
+    /// Context.
+    pub detail: serde_json::Value,
+    /// IP.
+    pub ip: Option<String>,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Writes one event (call inside the transaction of the change it records).
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    ev: NewEvent<'_>,
+    origin: &Origin,
+) -> QueryResult<()> {
+    let ua = origin
+        .user_agent
+        .as_deref()
+        .map(|u| u.chars().take(256).collect::<String>());
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::account_id.eq(ev.account_id),
+            audit_events::actor_id.eq(ev.actor_id),
+            audit_events::action.eq(ev.action),
+            audit_events::key_id.eq(ev.key_id),
+            audit_events::detail.eq(ev.detail),
+            audit_events::ip.eq(origin.ip.as_deref()),
+            audit_events::user_agent.eq(ua),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// An account's most recent key and wallet events, newest first, `limit` from `offset`.
+pub async fn recent_key_and_wallet_events(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Event>> {
+    audit_events::table
+        .filter(audit_events::account_id.eq(account))
+        .filter(
+            audit_events::action
+                .like("key.%")
+                .or(audit_events::action.like("wallet.%")),
+        )
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select(Event::as_select())
+        .load(conn)
+        .await
+}
+
+/// Every event of an account with a given action (tests and support).
+pub async fn list_for_account_action(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    action: &str,
+) -> QueryResult<Vec<Event>> {
+    audit_events::table
+        .filter(audit_events::account_id.eq(account))
+        .filter(audit_events::action.eq(action))
+        .order(audit_events::id.asc())
+        .select(Event::as_select())
+        .load(conn)
+        .await
+}

@@ -1,0 +1,163 @@
+//! A key's expiration as chosen in the create and change-expiration forms.
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// The raw form fields.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ExpirationInput {
+    /// `never`, `7`, `30`, `60`, `90`, `365` or `custom`.
+    #[serde(default)]
+    pub expiration: String,
+    /// `YYYY-MM-DDTHH:MM` in the user's zone, when `custom`.
+    #[serde(default)]
+    pub custom_expiration: String,
+}
+
+/// A validated expiration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiration {
+    /// Never expires.
+    Never,
+    /// Expires at this instant.
+    At(DateTime<Utc>),
+}
+
+/// The preset choices: form value and label.
+pub const PRESETS: [(&str, &str); 6] = [
+    ("7", "7 days"),
+    ("30", "30 days"),
+    ("60", "60 days"),
+    ("90", "90 days"),
+    ("365", "1 year"),
+    ("never", "Never expires"),
+];
+
+/// Default preset of the create form.
+pub const DEFAULT_PRESET: &str = "30";
+
+impl Expiration {
+    /// Parses the form in the user's zone. Custom times must be at least a minute ahead and
+    /// before 2100-01-01.
+    pub fn parse(input: &ExpirationInput, now: DateTime<Utc>, tz: Tz) -> Result<Self, String> {
+        let days = match input.expiration.as_str() {
+            "never" => return Ok(Expiration::Never),
+            "7" => 7,
+            "30" => 30,
+            "60" => 60,
+            "90" => 90,
+            "365" => 365,
+            "custom" => return Self::parse_custom(&input.custom_expiration, now, tz),
+            _ => return Err("Choose when the key expires".into()),
+        };
+        Ok(Expiration::At(now + Duration::days(days)))
+    }
+
+    fn parse_custom(raw: &str, now: DateTime<Utc>, tz: Tz) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err("Enter the date and time the key expires".into());
+        }
+        let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+            .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+            .map_err(|_| "Enter the date and time as YYYY-MM-DD HH:MM".to_string())?;
+        let local = match tz.from_local_datetime(&naive) {
+            LocalResult::Single(t) => t,
+            // When clocks go back the hour happens twice: take the earlier one.
+            LocalResult::Ambiguous(early, _) => early,
+            LocalResult::None => {
+                return Err(format!(
+                    "That time doesn't exist in {} (the clocks change then) — choose another",
+                    tz.name()
+                ));
+            }
+        };
+        let at = local.with_timezone(&Utc);
+        if at < now + Duration::minutes(1) {
+            return Err("Expiration must be at least one minute in the future".into());
+        }
+        let limit = Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).single();
+        if limit.is_some_and(|l| at >= l) {
+            return Err("Expiration must be before 1 January 2100".into());
+        }
+        Ok(Expiration::At(at))
+    }
+
+    /// The database value.
+    pub fn as_option(self) -> Option<DateTime<Utc>> {
+        match self {
+            Expiration::Never => None,
+            Expiration::At(t) => Some(t),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(e: &str, c: &str) -> ExpirationInput {
+        ExpirationInput {
+            expiration: e.into(),
+            custom_expiration: c.into(),
+        }
+    }
+
+    #[test]
+    fn presets_count_days_from_now() {
+        let now = Utc::now();
+        assert_eq!(
+            Expiration::parse(&input("never", ""), now, Tz::UTC),
+            Ok(Expiration::Never)
+        );
+        assert_eq!(
+            Expiration::parse(&input("30", ""), now, Tz::UTC),
+            Ok(Expiration::At(now + Duration::days(30)))
+        );
+        assert_eq!(
+            Expiration::parse(&input("365", ""), now, Tz::UTC),
+            Ok(Expiration::At(now + Duration::days(365)))
+        );
+        assert!(Expiration::parse(&input("31", ""), now, Tz::UTC).is_err());
+        assert!(Expiration::parse(&input("", ""), now, Tz::UTC).is_err());
+    }
+
+    #[test]
+    fn custom_times_are_read_in_the_users_zone() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        let got = Expiration::parse(
+            &input("custom", "2026-12-22T14:00"),
+            now,
+            chrono_tz::Europe::Berlin,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            Expiration::At(Utc.with_ymd_and_hms(2026, 12, 22, 13, 0, 0).unwrap())
+        );
+    }
+
+    #[test]
+    fn custom_times_must_be_a_minute_ahead_and_before_2100() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        assert!(Expiration::parse(&input("custom", "2026-11-23T12:00"), now, Tz::UTC).is_err());
+        assert!(Expiration::parse(&input("custom", "2026-11-23T12:01"), now, Tz::UTC).is_ok());
+        assert!(Expiration::parse(&input("custom", "2100-01-01T00:00"), now, Tz::UTC).is_err());
+        assert!(Expiration::parse(&input("custom", "2099-12-31T23:59"), now, Tz::UTC).is_ok());
+        assert!(Expiration::parse(&input("custom", ""), now, Tz::UTC).is_err());
+        assert!(Expiration::parse(&input("custom", "tomorrow"), now, Tz::UTC).is_err());
+        assert!(Expiration::parse(&input("custom", "2026-13-01T10:00"), now, Tz::UTC).is_err());
+    }
+
+    #[test]
+    fn a_time_skipped_by_daylight_saving_is_refused() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        let e = Expiration::parse(
+            &input("custom", "2027-03-28T02:30"),
+            now,
+            chrono_tz::Europe::Berlin,
+        )
+        .unwrap_err();
+        assert!(e.contains("doesn't exist"), "{e}");
+    }
+}

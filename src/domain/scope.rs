@@ -1,0 +1,81 @@
+//! What a key may do. One string mapping, used by forms, the database and templates.
+
+/// A permission a key can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// Buy with crypto through the VM.
+    VmBuyCrypto,
+    /// Take a claw bid on the marketplace.
+    MarketplaceTakeClawBid,
+}
+
+impl Scope {
+    /// Every scope, in display order.
+    pub const ALL: [Scope; 2] = [Scope::VmBuyCrypto, Scope::MarketplaceTakeClawBid];
+
+    /// The stable wire/database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::VmBuyCrypto => "vm.buy.crypto",
+            Scope::MarketplaceTakeClawBid => "marketplace.take-claw-bid",
+        }
+    }
+
+    /// The one-line description shown next to the checkbox.
+    pub fn description(self) -> &'static str {
+        match self {
+            Scope::VmBuyCrypto => "Buy from vending machines with crypto on your behalf.",
+            Scope::MarketplaceTakeClawBid => "Accept claw bids on the marketplace for you.",
+        }
+    }
+
+    /// Parses the stable name.
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|sc| sc.as_str() == s)
+    }
+
+    /// Parses a form's list of checked scopes: at least one, only known ones, no duplicates.
+    pub fn parse_set(values: &[String]) -> Result<Vec<Scope>, &'static str> {
+        let mut out = Vec::new();
+        for v in values {
+            let sc = Scope::parse(v).ok_or("Choose scopes from the list")?;
+            if !out.contains(&sc) {
+                out.push(sc);
+            }
+        }
+        if out.is_empty() {
+            return Err("Choose at least one scope");
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scope_round_trips_through_its_name() {
+        for sc in Scope::ALL {
+            assert_eq!(Scope::parse(sc.as_str()), Some(sc));
+            assert!(!sc.description().is_empty());
+        }
+        assert_eq!(Scope::parse("VM.BUY.CRYPTO"), None);
+        assert_eq!(Scope::parse(""), None);
+    }
+
+    #[test]
+    fn a_scope_set_needs_one_known_scope() {
+        assert!(Scope::parse_set(&[]).is_err());
+        assert!(Scope::parse_set(&["admin".into()]).is_err());
+        assert_eq!(
+            Scope::parse_set(&[
+                "marketplace.take-claw-bid".into(),
+                "vm.buy.crypto".into(),
+                "vm.buy.crypto".into()
+            ]),
+            Ok(vec![Scope::VmBuyCrypto, Scope::MarketplaceTakeClawBid])
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! keydesk: the Settings → API keys part of the Phygitals account website, and the authority
+//! other services ask whether an API key is valid and for what.
+//!
+//! Follow a request: route (`startup`) → handler (`routes`) → rule (`domain`) → query (`db`) →
+//! template (`templates/`).
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod security;
+pub mod session;
+pub mod startup;
+pub mod telemetry;
+pub mod templates;

@@ -1,0 +1,5 @@
+//! Settings → API keys: the page (`list`), creation (`create`), and the view models both render.
+
+pub mod create;
+pub mod list;
+pub mod view;

@@ -1,0 +1,335 @@
+//! View models of the keys page, and the one function that loads and renders it (the GET and
+//! every POST outcome show the same page in different states).
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use askama::Template;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db::api_keys::{self, KeyRow};
+use crate::db::audit;
+use crate::domain::eligibility::{Eligibility, MAX_ACTIVE_KEYS};
+use crate::domain::expiration::{DEFAULT_PRESET, PRESETS};
+use crate::domain::time::{local_date, local_datetime, relative, zone};
+use crate::domain::{KeyStatus, PlainKey, Scope};
+use crate::error::AppError;
+use crate::routes::eligibility_view::{ReasonView, reasons};
+use crate::templates::{Layout, render};
+
+/// One row of the list.
+pub struct KeyView {
+    /// Public id.
+    pub id: Uuid,
+    /// Label.
+    pub name: String,
+    /// `phy_` + 8.
+    pub prefix: String,
+    /// Scope names.
+    pub scopes: Vec<String>,
+    /// "Never", a local date-time, or "Expired 3 days ago".
+    pub expires: String,
+    /// Relative hint ("in 5 days") or exact time on hover.
+    pub expires_hint: String,
+    /// Within 7 days.
+    pub expires_soon: bool,
+    /// "Never" or "4 minutes ago".
+    pub last_used: String,
+    /// Exact time of the last use.
+    pub last_used_title: String,
+    /// Local date.
+    pub created: String,
+    /// Exact creation time.
+    pub created_title: String,
+    /// Status word.
+    pub status: &'static str,
+    /// Status CSS modifier.
+    pub status_css: &'static str,
+}
+
+impl KeyView {
+    fn new(k: &KeyRow, paused: bool, tz: Tz, now: DateTime<Utc>) -> Self {
+        let status = KeyStatus::of(k.revoked_at, k.expires_at, paused, now);
+        let zone = tz.name();
+        let (expires, expires_hint) = match k.expires_at {
+            None => ("Never".to_owned(), String::new()),
+            Some(t) if t <= now => (
+                format!("Expired {}", relative(t, now)),
+                format!("{} ({zone})", local_datetime(t, tz)),
+            ),
+            Some(t) => (local_datetime(t, tz), relative(t, now)),
+        };
+        let (last_used, last_used_title) = match k.last_used_at {
+            None => ("Never".to_owned(), String::new()),
+            Some(t) => (
+                relative(t, now),
+                format!("{} ({zone})", local_datetime(t, tz)),
+            ),
+        };
+        Self {
+            id: k.id,
+            name: k.name.clone(),
+            prefix: k.prefix.clone(),
+            scopes: k.scopes.clone(),
+            expires,
+            expires_hint,
+            expires_soon: status == KeyStatus::ExpiresSoon,
+            last_used,
+            last_used_title,
+            created: local_date(k.created_at, tz),
+            created_title: format!("{} ({zone})", local_datetime(k.created_at, tz)),
+            status: status.label(),
+            status_css: status.css(),
+        }
+    }
+}
+
+/// A scope checkbox.
+pub struct ScopeView {
+    /// Value.
+    pub value: &'static str,
+    /// One-line description.
+    pub description: &'static str,
+    /// Checked.
+    pub checked: bool,
+}
+
+/// An expiration choice.
+pub struct PresetView {
+    /// Value.
+    pub value: &'static str,
+    /// Label.
+    pub label: &'static str,
+    /// Selected.
+    pub selected: bool,
+}
+
+/// The create form's state: defaults, or the user's input with messages.
+pub struct CreateFormView {
+    /// Name as typed.
+    pub name: String,
+    /// Expiration choices.
+    pub presets: Vec<PresetView>,
+    /// Custom is selected.
+    pub custom_selected: bool,
+    /// Custom date-time as typed.
+    pub custom_expiration: String,
+    /// Earliest custom value (`datetime-local` min).
+    pub custom_min: String,
+    /// Scope checkboxes.
+    pub scopes: Vec<ScopeView>,
+    /// One-time id of this form.
+    pub request_id: String,
+    /// Message next to the name.
+    pub name_error: Option<String>,
+    /// Message next to the expiration.
+    pub expiration_error: Option<String>,
+    /// Message next to the scopes.
+    pub scopes_error: Option<String>,
+    /// Show the dialog open (after a validation error).
+    pub open: bool,
+}
+
+impl CreateFormView {
+    /// The empty form with defaults (30 days, both scopes).
+    pub fn fresh(tz: Tz, now: DateTime<Utc>) -> Self {
+        Self::with_input(
+            "",
+            DEFAULT_PRESET,
+            "",
+            &Scope::ALL.map(|s| s.as_str().to_owned()),
+            tz,
+            now,
+        )
+    }
+
+    /// The form as the user filled it.
+    pub fn with_input(
+        name: &str,
+        expiration: &str,
+        custom: &str,
+        scopes: &[String],
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            presets: PRESETS
+                .iter()
+                .map(|(value, label)| PresetView {
+                    value,
+                    label,
+                    selected: *value == expiration,
+                })
+                .collect(),
+            custom_selected: expiration == "custom",
+            custom_expiration: custom.to_owned(),
+            custom_min: crate::domain::time::local_input(now + Duration::minutes(2), tz),
+            scopes: Scope::ALL
+                .iter()
+                .map(|s| ScopeView {
+                    value: s.as_str(),
+                    description: s.description(),
+                    checked: scopes.iter().any(|v| v == s.as_str()),
+                })
+                .collect(),
+            request_id: Uuid::new_v4().to_string(),
+            name_error: None,
+            expiration_error: None,
+            scopes_error: None,
+            open: false,
+        }
+    }
+}
+
+/// The one-time secret dialog.
+pub struct SecretView {
+    /// The full key: shown in this response only.
+    pub key: String,
+    /// Key name.
+    pub name: String,
+    /// Scopes joined.
+    pub scopes: String,
+    /// "Expires 22 Dec 2026, 14:00 (Europe/Berlin)" or "Never expires".
+    pub expires: String,
+}
+
+impl SecretView {
+    /// Builds the dialog's content for a key just created.
+    pub fn new(key: &PlainKey, row: &KeyRow, tz: Tz) -> Self {
+        Self {
+            key: key.expose().to_owned(),
+            name: row.name.clone(),
+            scopes: row.scopes.join(", "),
+            expires: match row.expires_at {
+                None => "Never expires".into(),
+                Some(t) => format!("Expires {} ({})", local_datetime(t, tz), tz.name()),
+            },
+        }
+    }
+}
+
+/// A line of "Recent activity".
+pub struct ActivityView {
+    /// What happened.
+    pub text: String,
+    /// Relative time.
+    pub when: String,
+    /// Exact time.
+    pub when_title: String,
+    /// From where.
+    pub ip: String,
+}
+
+fn describe(action: &str, detail: &serde_json::Value) -> String {
+    let name = detail
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("a key");
+    match action {
+        "key.created" => format!("Created key “{name}”"),
+        "key.revoked" => format!("Revoked key “{name}”"),
+        "key.renamed" => format!("Renamed key to “{name}”"),
+        "key.expiration_changed" => format!("Changed the expiration of “{name}”"),
+        "key.deleted" => format!("Deleted key “{name}”"),
+        "wallet.linked" => "Linked a wallet".into(),
+        "wallet.unlinked" => "Unlinked a wallet".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// The keys page.
+#[derive(Template)]
+#[template(path = "api_keys/page.html")]
+pub struct KeysPage {
+    /// Layout.
+    pub layout: Layout,
+    /// Failing eligibility reasons.
+    pub reasons: Vec<ReasonView>,
+    /// The create button and dialog are offered.
+    pub can_create: bool,
+    /// Active keys.
+    pub active_keys: i64,
+    /// The limit.
+    pub max_keys: i64,
+    /// Rows.
+    pub keys: Vec<KeyView>,
+    /// `?show=all`.
+    pub show_all: bool,
+    /// Revoked or expired keys exist but are hidden.
+    pub user_zone: String,
+    /// The create form.
+    pub form: CreateFormView,
+    /// The one-time secret, right after creation.
+    pub secret: Option<SecretView>,
+    /// A notice (e.g. a resubmitted form).
+    pub notice: Option<String>,
+    /// Recent activity.
+    pub activity: Vec<ActivityView>,
+}
+
+/// What varies between the renderings of the page.
+pub struct PageState {
+    /// Include revoked and expired keys.
+    pub show_all: bool,
+    /// The create form.
+    pub form: Option<CreateFormView>,
+    /// The one-time secret.
+    pub secret: Option<SecretView>,
+    /// A notice.
+    pub notice: Option<String>,
+    /// A flash from the previous action.
+    pub flash: Option<String>,
+}
+
+/// Loads everything the page shows and renders it with `status`.
+pub async fn render_page(
+    conn: &mut AsyncPgConnection,
+    current: &CurrentUser,
+    support_email: &str,
+    state: PageState,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let user = &current.user;
+    let tz = zone(&user.time_zone);
+    let now = Utc::now();
+    let eligibility: Eligibility =
+        api_keys::eligibility_for_account(conn, user.id, user.api_keys_enabled).await?;
+    let rows = api_keys::list_for_account(conn, user.id, state.show_all).await?;
+    let events = audit::recent_key_and_wallet_events(conn, user.id, 10, 0).await?;
+    let paused = eligibility.keys_paused();
+    let mut layout = Layout::new("API keys", current.csrf.clone());
+    layout.user_email = Some(user.email.clone());
+    layout.nav = "api-keys";
+    layout.flash = state.flash;
+    layout.is_support = current.role == crate::domain::Role::Support;
+    let page = KeysPage {
+        layout,
+        reasons: reasons(&eligibility, support_email),
+        can_create: eligibility.can_create(),
+        active_keys: eligibility.active_keys,
+        max_keys: MAX_ACTIVE_KEYS,
+        keys: rows
+            .iter()
+            .map(|k| KeyView::new(k, paused, tz, now))
+            .collect(),
+        show_all: state.show_all,
+        user_zone: tz.name().to_owned(),
+        form: state.form.unwrap_or_else(|| CreateFormView::fresh(tz, now)),
+        secret: state.secret,
+        notice: state.notice,
+        activity: events
+            .iter()
+            .map(|e| ActivityView {
+                text: describe(&e.action, &e.detail),
+                when: relative(e.created_at, now),
+                when_title: format!("{} ({})", local_datetime(e.created_at, tz), tz.name()),
+                ip: e.ip.clone().unwrap_or_default(),
+            })
+            .collect(),
+    };
+    render(&page, status)
+}

@@ -1,0 +1,80 @@
+//! Login sessions: a Postgres-backed `SessionStore` for actix-session, the typed accessor that
+//! is the only code naming session keys, and CSRF protection.
+
+pub mod csrf;
+pub mod store;
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use std::future::{Ready, ready};
+use uuid::Uuid;
+
+pub use csrf::CsrfForm;
+pub use store::PgSessionStore;
+
+const USER_ID: &str = "user_id";
+const CSRF: &str = "csrf";
+const FLASH: &str = "flash";
+
+/// Typed access to the session.
+pub struct TypedSession(Session);
+
+impl TypedSession {
+    /// The session of a request.
+    pub fn of(req: &HttpRequest) -> Self {
+        TypedSession(req.get_session())
+    }
+
+    /// Starts an authenticated session: a new session id (against fixation), the user, and a
+    /// fresh CSRF token.
+    pub fn log_in(&self, user: Uuid) -> Result<(), actix_session::SessionInsertError> {
+        self.0.renew();
+        self.0.insert(USER_ID, user)?;
+        self.0.insert(CSRF, csrf::new_token())
+    }
+
+    /// The logged-in user, if any. A session whose state cannot be read counts as anonymous.
+    pub fn user_id(&self) -> Option<Uuid> {
+        self.0.get::<Uuid>(USER_ID).ok().flatten()
+    }
+
+    /// Ends the session and deletes it server-side.
+    pub fn log_out(&self) {
+        self.0.purge();
+    }
+
+    /// The session's CSRF token, created on first use.
+    pub fn csrf_token(&self) -> Result<String, actix_session::SessionInsertError> {
+        if let Some(t) = self.0.get::<String>(CSRF).ok().flatten() {
+            return Ok(t);
+        }
+        let t = csrf::new_token();
+        self.0.insert(CSRF, &t)?;
+        Ok(t)
+    }
+
+    /// The stored token without creating one.
+    pub fn existing_csrf_token(&self) -> Option<String> {
+        self.0.get::<String>(CSRF).ok().flatten()
+    }
+
+    /// Stores a one-time message for the next page (never a secret).
+    pub fn set_flash(&self, message: &str) -> Result<(), actix_session::SessionInsertError> {
+        self.0.insert(FLASH, message)
+    }
+
+    /// Takes the one-time message, if any.
+    pub fn take_flash(&self) -> Option<String> {
+        self.0.remove_as::<String>(FLASH).and_then(Result::ok)
+    }
+}
+
+impl FromRequest for TypedSession {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(TypedSession(req.get_session())))
+    }
+}

@@ -1,0 +1,158 @@
+//! Building and running the server. `configure` is the one place that lists every route.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, TtlExtensionPolicy};
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+
+use crate::api::last_used::LastUsedRecorder;
+use crate::auth::password::Hasher;
+use crate::auth::require_login;
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::domain::KeyHasher;
+use crate::session::PgSessionStore;
+use crate::{api, routes, security, templates};
+
+/// Name of the session cookie. The `__Host-` prefix makes browsers insist on `Secure`,
+/// `Path=/` and no `Domain`, so no subdomain can set or shadow it.
+pub const SESSION_COOKIE: &str = "__Host-keydesk";
+
+/// Shared state every handler can reach through `web::Data<AppState>`.
+pub struct AppState {
+    /// Database pool.
+    pub pool: DbPool,
+    /// Validated settings.
+    pub settings: Arc<Settings>,
+    /// HMAC under the pepper, keyed once.
+    pub key_hasher: KeyHasher,
+    /// Bounded argon2.
+    pub password_hasher: Hasher,
+    /// Buffered "last used" times.
+    pub last_used: LastUsedRecorder,
+}
+
+/// A bound, not yet running, keydesk.
+pub struct Application {
+    port: u16,
+    server: Server,
+    last_used: LastUsedRecorder,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port) and prepares the server. The database may
+    /// be down: pages then answer 503 until it is reachable.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen)?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    /// Like `build`, on an already-bound listener.
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let pool = db::pool::build(
+            settings.database_url.expose(),
+            settings.db_pool_size,
+            settings.db_timeout,
+        )?;
+        let last_used = LastUsedRecorder::start(pool.clone(), settings.last_used_flush);
+        let state = web::Data::new(AppState {
+            key_hasher: KeyHasher::new(settings.key_pepper.expose()),
+            password_hasher: Hasher::new(2),
+            last_used: last_used.clone(),
+            pool: pool.clone(),
+            settings: Arc::new(settings.clone()),
+        });
+        let store = PgSessionStore::new(pool, settings.session_idle, settings.session_absolute);
+        let key = Key::try_from(settings.session_key.expose().as_slice())
+            .map_err(|e| anyhow::anyhow!("APP_SESSION_KEY: {e}"))?;
+        let idle = settings.session_idle;
+        let server = HttpServer::new(move || {
+            let session = SessionMiddleware::builder(store.clone(), key.clone())
+                .cookie_name(SESSION_COOKIE.to_owned())
+                .cookie_secure(true)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_path("/".to_owned())
+                .session_lifecycle(
+                    BrowserSession::default()
+                        .state_ttl(actix_web::cookie::time::Duration::seconds(
+                            idle.as_secs() as i64
+                        ))
+                        .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+                )
+                .build();
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(16 * 1024))
+                .app_data(web::FormConfig::default().limit(16 * 1024))
+                .configure(configure)
+                .wrap(session)
+                .wrap(from_fn(security::finish))
+        })
+        .workers(settings.workers)
+        .client_request_timeout(std::time::Duration::from_secs(10))
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            last_used,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until the server stops (SIGINT/SIGTERM), then flushes buffered last-used times.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.last_used.flush_now().await;
+        result
+    }
+}
+
+/// Every route of keydesk.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(routes::home))
+        .route("/healthz", web::get().to(routes::health::healthz))
+        .route("/readyz", web::get().to(routes::health::readyz))
+        .route("/static/{file}", web::get().to(templates::static_asset))
+        .service(
+            web::resource("/login")
+                .route(web::get().to(routes::login::login_form))
+                .route(web::post().to(routes::login::login)),
+        )
+        .route("/logout", web::post().to(routes::login::logout))
+        .service(
+            web::scope("/api/v1")
+                .route("/me", web::get().to(api::me))
+                .route("/introspect", web::post().to(api::introspect)),
+        )
+        .service(
+            web::scope("/settings")
+                .wrap(from_fn(require_login))
+                .service(
+                    web::resource("/api-keys")
+                        .route(web::get().to(routes::api_keys::list::page))
+                        .route(web::post().to(routes::api_keys::create::create)),
+                )
+                .route(
+                    "/api-keys/new",
+                    web::get().to(routes::api_keys::create::new_form),
+                )
+                .route("/wallets", web::get().to(routes::wallets::page))
+                .route("/time-zone", web::post().to(routes::time_zone::set)),
+        );
+}

@@ -1,0 +1,93 @@
+// keydesk progressive enhancement. Everything works without this file; with it, dialogs
+// open in place, the key can be copied with one click, and the browser's time zone is offered.
+(function () {
+  "use strict";
+
+  function upgradeDialog(dlg) {
+    if (!dlg || typeof dlg.showModal !== "function") return;
+    if (dlg.open) dlg.close();
+    dlg.showModal();
+  }
+
+  // Links with data-open-dialog open the dialog instead of navigating to the no-JS page.
+  document.querySelectorAll("[data-open-dialog]").forEach(function (el) {
+    el.addEventListener("click", function (ev) {
+      var dlg = document.getElementById(el.getAttribute("data-open-dialog"));
+      if (!dlg || typeof dlg.showModal !== "function") return;
+      ev.preventDefault();
+      dlg.showModal();
+      var first = dlg.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    });
+  });
+
+  // Cancel links close their dialog instead of reloading the page.
+  document.querySelectorAll("[data-close-dialog]").forEach(function (el) {
+    el.addEventListener("click", function (ev) {
+      var dlg = el.closest("dialog");
+      if (!dlg || !dlg.open) return;
+      ev.preventDefault();
+      dlg.close();
+    });
+  });
+
+  // Dialogs rendered open by the server (secret, form with errors) become modal.
+  document.querySelectorAll("dialog[data-upgrade-modal]").forEach(function (dlg) {
+    upgradeDialog(dlg);
+    var field = dlg.querySelector("[aria-invalid=true]") || dlg.querySelector("[autofocus]");
+    if (field) { field.focus(); if (field.select) field.select(); }
+  });
+
+  // The secret leaves the page as soon as its dialog closes (Done, Escape).
+  document.querySelectorAll("dialog[data-remove-on-close]").forEach(function (dlg) {
+    dlg.addEventListener("close", function () {
+      dlg.remove();
+      if (window.history && history.replaceState) history.replaceState(null, "", "/settings/api-keys");
+      var create = document.getElementById("create-button");
+      if (create) create.focus();
+    });
+  });
+
+  // Copy button: Clipboard API, falling back to selecting the text for Ctrl+C.
+  document.querySelectorAll("[data-copy]").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var field = document.getElementById(btn.getAttribute("data-copy"));
+      var status = document.getElementById(btn.getAttribute("data-copy-status"));
+      if (!field) return;
+      function say(msg) { if (status) status.textContent = msg; }
+      function fallback() {
+        field.focus();
+        field.select();
+        say("Selected — press Ctrl+C (⌘C) to copy");
+      }
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(field.value).then(function () {
+          say("Copied");
+          btn.textContent = "Copied";
+        }, fallback);
+      } else {
+        fallback();
+      }
+    });
+  });
+
+  // Expiration: show the custom date-time input only when "Custom" is chosen.
+  document.querySelectorAll("select[data-expiration]").forEach(function (sel) {
+    var box = sel.parentElement.querySelector("[data-custom-expiration]");
+    if (!box) return;
+    function sync() { box.hidden = sel.value !== "custom"; }
+    sel.addEventListener("change", sync);
+    sync();
+  });
+
+  // Offer the browser's time zone when it differs from the account's.
+  var offer = document.querySelector("[data-tz-offer]");
+  if (offer && window.Intl && Intl.DateTimeFormat) {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && zone !== offer.getAttribute("data-user-zone")) {
+      offer.querySelector("[data-tz-input]").value = zone;
+      offer.querySelector("[data-tz-name]").textContent = zone;
+      offer.hidden = false;
+    }
+  }
+})();
