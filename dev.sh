@@ -60,8 +60,8 @@ as_pg() {
 gen_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
 ensure_secrets() {
-  mkdir -p "$DATA"
-  chmod 700 "$DATA"
+  # 711: other users (the postgres server) may pass through to .data/pg, but not list it
+  [ -d "$DATA" ] || { mkdir -p "$DATA"; chmod 711 "$DATA"; }
   if [ ! -f "$SECRETS" ]; then
     say "generating development secrets in .data/secrets.env"
     umask 077
@@ -83,7 +83,8 @@ pg_start() {
   local bin; bin="$(pg_bindir)"
   if [ "$(id -u)" = 0 ]; then
     # the postgres user must be able to reach the data folder
-    chmod o+x "$ROOT" "$DATA" 2>/dev/null || true
+    chmod o+x "$ROOT" 2>/dev/null || true
+    chmod 711 "$DATA"
   fi
   if [ ! -s "$PGDATA_DIR/PG_VERSION" ]; then
     say "creating private Postgres cluster in .data/pg (port $PGPORT, loopback only)"
@@ -106,7 +107,8 @@ EOF
   if [ "$(id -u)" = 0 ]; then chown postgres: "$PGSOCK"; touch "$PGLOG"; chown postgres: "$PGLOG"; fi
   if ! as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
     say "starting Postgres on 127.0.0.1:$PGPORT"
-    as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" -l "$PGLOG" -w -t 60 start >/dev/null \
+    # setsid: the server must outlive the shell (and process group) that started it
+    as_pg setsid -w "$bin/pg_ctl" -D "$PGDATA_DIR" -l "$PGLOG" -w -t 60 start >/dev/null \
       || { tail -20 "$PGLOG" >&2; die "Postgres did not start"; }
   fi
   export PGPASSWORD="$PG_PASSWORD"

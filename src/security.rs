@@ -134,7 +134,8 @@ fn error_response(
     let csrf = csrf || matches!(app, Some(AppError::Csrf));
     let mut status = status;
     let mut unavailable = matches!(app, Some(AppError::Unavailable(_)));
-    if status == StatusCode::INTERNAL_SERVER_ERROR && err.to_string().starts_with(DB_UNAVAILABLE) {
+    // actix-session wraps store errors in its own generic message; the cause is in the Debug form.
+    if status == StatusCode::INTERNAL_SERVER_ERROR && format!("{err:?}").contains(DB_UNAVAILABLE) {
         status = StatusCode::SERVICE_UNAVAILABLE;
         unavailable = true;
     }

@@ -49,13 +49,15 @@ impl Application {
     /// be down: pages then answer 503 until it is reachable.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen)?;
-        Self::build_with_listener(settings, listener).await
+        Self::build_with_listener(settings, listener, true).await
     }
 
-    /// Like `build`, on an already-bound listener.
+    /// Like `build`, on an already-bound listener. `handle_signals = false` leaves SIGINT and
+    /// SIGTERM to the caller (tests run many servers in one process).
     pub async fn build_with_listener(
         settings: Settings,
         listener: TcpListener,
+        handle_signals: bool,
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let pool = db::pool::build(
@@ -100,14 +102,28 @@ impl Application {
         })
         .workers(settings.workers)
         .client_request_timeout(std::time::Duration::from_secs(10))
-        .shutdown_timeout(10)
-        .listen(listener)?
-        .run();
+        .shutdown_timeout(10);
+        let server = if handle_signals {
+            server
+        } else {
+            server.disable_signals()
+        };
+        let server = server.listen(listener)?.run();
         Ok(Self {
             port,
             server,
             last_used,
         })
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// The buffered last-used recorder (tests flush it explicitly).
+    pub fn last_used(&self) -> LastUsedRecorder {
+        self.last_used.clone()
     }
 
     /// The port actually bound.

@@ -69,13 +69,8 @@ pub enum CreateOutcome {
 }
 
 /// `revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`
-fn is_active() -> diesel::dsl::And<
-    diesel::dsl::IsNull<api_keys::revoked_at>,
-    diesel::dsl::Or<
-        diesel::dsl::IsNull<api_keys::expires_at>,
-        diesel::dsl::Gt<api_keys::expires_at, diesel::dsl::now>,
-    >,
-> {
+#[diesel::dsl::auto_type]
+fn is_active() -> _ {
     api_keys::revoked_at.is_null().and(
         api_keys::expires_at
             .is_null()

@@ -1,1 +1,16 @@
-fn main() {}
+//! keydesk's integration tests: the real app over real HTTP, against a real PostgreSQL (a
+//! database cloned from a migrated template per test), and a real browser for `e2e`.
+//! Run with `./dev.sh test`, which starts the private Postgres and sets TEST_DATABASE_URL.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test should fail loudly"
+)]
+
+mod api_keys;
+mod create_key;
+mod e2e;
+mod foundation;
+mod helpers;
+mod key_api;
+mod migrations;

@@ -1,0 +1,391 @@
+//! Login, sessions, CSRF, headers, error pages, health.
+
+use crate::helpers::*;
+use keydesk::domain::Role;
+
+fn assert_security_headers(res: &reqwest::Response) {
+    let h = res.headers();
+    let csp = h
+        .get("content-security-policy")
+        .expect("CSP")
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("default-src 'self'")
+            && csp.contains("frame-ancestors 'none'")
+            && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("object-src 'none'")
+            && csp.contains("base-uri 'none'")
+            && csp.contains("form-action 'self'")
+    );
+    assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
+    assert_eq!(h.get("referrer-policy").unwrap(), "same-origin");
+    assert!(h.get("cache-control").is_some());
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_including_errors() {
+    let app = spawn_app().await;
+    for path in ["/login", "/nope", "/healthz", "/settings/api-keys"] {
+        let res = app.get(path).await;
+        assert_security_headers(&res);
+    }
+    let res = app.get("/does-not-exist").await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        res.headers().get("content-type").unwrap(),
+        "text/html; charset=utf-8"
+    );
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("Page not found") && body.contains("Reference:"),
+        "{body}"
+    );
+    // wrong method on a known path: 405 with the same page and headers, nothing changes
+    let res = app
+        .client
+        .put(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status() == 405 || res.status() == 404,
+        "{}",
+        res.status()
+    );
+    assert_security_headers(&res);
+}
+
+#[tokio::test]
+async fn pages_without_a_session_redirect_to_login() {
+    let app = spawn_app().await;
+    for path in [
+        "/settings/api-keys",
+        "/settings/api-keys/new",
+        "/settings/wallets",
+        "/",
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 303, "{path}");
+        assert_eq!(res.headers().get("location").unwrap(), "/login");
+    }
+}
+
+#[tokio::test]
+async fn login_sets_a_host_prefixed_secure_cookie_and_a_new_session_id() {
+    let app = spawn_app().await;
+    let user = app
+        .create_user("ana@example.com", Role::Member, true, &[])
+        .await;
+    app.get("/login").await;
+    let before = app
+        .cookie()
+        .expect("anonymous session for the login form's CSRF token");
+    let (_, html) = app.get_html("/login").await;
+    let token = csrf_in(&html);
+    let res = app
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", "ANA@example.com"),
+                ("password", &user.password),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers().get("location").unwrap(), "/settings/api-keys");
+    let set_cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(set_cookie.starts_with("__Host-keydesk="), "{set_cookie}");
+    for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{attr} missing: {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Domain"));
+    assert_ne!(
+        app.cookie().unwrap(),
+        before,
+        "session id must change at login"
+    );
+    let (status, body) = app.get_html("/settings/api-keys").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("ana@example.com"));
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let app = spawn_app().await;
+    let user = app
+        .create_user("ana@example.com", Role::Member, true, &[])
+        .await;
+    let wrong = app.login(&user.email, "not-the-password").await;
+    let (ws, wbody) = (wrong.status(), wrong.text().await.unwrap());
+    let unknown = app.login("nobody@example.com", "whatever").await;
+    let (us, ubody) = (unknown.status(), unknown.text().await.unwrap());
+    assert_eq!(ws, 401);
+    assert_eq!(ws, us);
+    assert!(
+        wbody.contains("That e-mail and password don&#39;t match an account."),
+        "{wbody}"
+    );
+    assert!(
+        ubody.contains("That e-mail and password don&#39;t match an account."),
+        "{ubody}"
+    );
+    // every attempt is audited, without the password
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use keydesk::db::schema::audit_events;
+    let mut c = app.conn().await;
+    let details: Vec<serde_json::Value> = audit_events::table
+        .filter(audit_events::action.eq("login.failed"))
+        .select(audit_events::detail)
+        .load(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(details.len(), 2);
+    assert!(
+        !details
+            .iter()
+            .any(|d| d.to_string().contains("not-the-password"))
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_throttle_that_account_only() {
+    let app = spawn_app().await;
+    let victim = app
+        .create_user("victim@example.com", Role::Member, true, &[])
+        .await;
+    let other = app
+        .create_user("other@example.com", Role::Member, true, &[])
+        .await;
+    let mut last = 0;
+    for _ in 0..5 {
+        last = app.login(&victim.email, "wrong").await.status().as_u16();
+    }
+    assert_eq!(last, 429);
+    // even the right password is refused while throttled, with Retry-After
+    let res = app.login(&victim.email, &victim.password).await;
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res
+        .headers()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 900);
+    // another account is unaffected
+    assert_eq!(app.login(&other.email, &other.password).await.status(), 303);
+}
+
+#[tokio::test]
+async fn logout_deletes_the_session_so_a_replayed_cookie_is_anonymous() {
+    let app = spawn_app().await;
+    app.eligible_user_logged_in().await;
+    let cookie = app.cookie().unwrap();
+    let token = app.csrf().await;
+    let res = app.post_form("/logout", &[("csrf_token", &token)]).await;
+    assert_eq!(res.status(), 303);
+    app.set_cookie(Some(cookie));
+    let res = app.get("/settings/api-keys").await;
+    assert_eq!(res.status(), 303, "replayed cookie must not be logged in");
+}
+
+#[tokio::test]
+async fn forms_without_a_valid_csrf_token_are_refused() {
+    let app = spawn_app().await;
+    let user = app
+        .create_user("ana@example.com", Role::Member, true, &[])
+        .await;
+    app.get("/login").await;
+    for token in ["", "wrong-token"] {
+        let res = app
+            .post_form(
+                "/login",
+                &[
+                    ("csrf_token", token),
+                    ("email", &user.email),
+                    ("password", &user.password),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 403);
+        let body = res.text().await.unwrap();
+        assert!(body.contains("This form has expired"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_before_the_handler() {
+    let app = spawn_app().await;
+    let user = app
+        .create_user("ana@example.com", Role::Member, true, &[])
+        .await;
+    let (_, html) = app.get_html("/login").await;
+    let token = csrf_in(&html);
+    let body = format!(
+        "csrf_token={token}&email={}&password={}",
+        user.email, user.password
+    );
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+    ] {
+        let res = app
+            .client
+            .post(format!("{}/login", app.address))
+            .header("cookie", app.cookie().unwrap())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(name, value)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{name}: {value}");
+    }
+    // a same-origin browser post passes
+    let res = app
+        .client
+        .post(format!("{}/login", app.address))
+        .header("cookie", app.cookie().unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .header("origin", "null")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+}
+
+#[tokio::test]
+async fn sessions_end_after_the_idle_timeout_on_the_server() {
+    let db = TestDb::new().await;
+    let app = spawn_app_with(db, |s| s.session_idle = std::time::Duration::from_secs(2)).await;
+    app.eligible_user_logged_in().await;
+    assert_eq!(app.get("/settings/api-keys").await.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    assert_eq!(app.get("/settings/api-keys").await.status(), 303);
+}
+
+#[tokio::test]
+async fn sessions_end_at_the_absolute_timeout_even_when_busy() {
+    let db = TestDb::new().await;
+    let app = spawn_app_with(db, |s| {
+        s.session_idle = std::time::Duration::from_secs(60);
+        s.session_absolute = std::time::Duration::from_secs(3);
+    })
+    .await;
+    app.eligible_user_logged_in().await;
+    for _ in 0..4 {
+        assert_eq!(app.get("/settings/api-keys").await.status(), 200);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(app.get("/settings/api-keys").await.status(), 303);
+}
+
+#[tokio::test]
+async fn sessions_survive_an_app_restart_and_only_a_hash_is_stored() {
+    let app = spawn_app().await;
+    app.eligible_user_logged_in().await;
+    let cookie = app.cookie().unwrap();
+    // a second instance with the same settings and database accepts the session
+    let db2 = TestDb {
+        name: app.db.name.clone(),
+    };
+    let app2 = spawn_on(db2, app.settings.clone()).await;
+    app2.set_cookie(Some(cookie.clone()));
+    assert_eq!(app2.get("/settings/api-keys").await.status(), 200);
+    std::mem::forget(app2); // shares app's database; app drops it
+    // the table holds 32-byte hashes, never the cookie's session id
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use keydesk::db::schema::sessions;
+    let mut c = app.conn().await;
+    let ids: Vec<Vec<u8>> = sessions::table
+        .select(sessions::id_hash)
+        .load(&mut c)
+        .await
+        .unwrap();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|h| h.len() == 32));
+}
+
+#[tokio::test]
+async fn oversized_and_wrongly_typed_forms_are_refused_cleanly() {
+    let app = spawn_app().await;
+    app.eligible_user_logged_in().await;
+    let token = app.csrf().await;
+    let big = "x".repeat(64 * 1024);
+    let res = app
+        .post_form(
+            "/settings/api-keys",
+            &[("csrf_token", &token), ("name", &big)],
+        )
+        .await;
+    assert_eq!(res.status(), 413);
+    let res = app
+        .client
+        .post(format!("{}/settings/api-keys", app.address))
+        .header("cookie", app.cookie().unwrap())
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+}
+
+#[tokio::test]
+async fn a_database_outage_gives_503_pages_not_500_and_not_login_failures() {
+    let db = TestDb::new().await;
+    // Point the app at a port where nothing listens: the database is "down".
+    let mut settings = test_settings(&db.url());
+    let url = db.url();
+    let (head, tail) = url.rsplit_once('@').unwrap();
+    let (_, dbname) = tail.split_once('/').unwrap();
+    settings.database_url = keydesk::config::Secret::new(format!("{head}@127.0.0.1:1/{dbname}"));
+    settings.db_timeout = std::time::Duration::from_millis(500);
+    let app = spawn_on(db, settings).await;
+    let started = std::time::Instant::now();
+    let res = app.get("/login").await;
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().get("retry-after").is_some());
+    assert!(res.headers().get("content-security-policy").is_some());
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("Temporarily unavailable") && body.contains("Reference:"),
+        "{body}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(app.get("/readyz").await.status(), 503);
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let key = keydesk::domain::PlainKey::generate();
+    let res = app.me(Some(&format!("Bearer {}", key.expose()))).await;
+    assert_eq!(
+        res.status(),
+        503,
+        "never 401 or 200 while the database is down"
+    );
+    assert!(res.headers().get("retry-after").is_some());
+}

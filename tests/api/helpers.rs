@@ -1,0 +1,471 @@
+//! The test harness: a migrated template database cloned per test, the real app on a random
+//! port, and a client that keeps the session cookie (managed by hand: the cookie is `Secure`
+//! and `__Host-`, and the tests talk plain HTTP to 127.0.0.1).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use keydesk::config::{LogFormat, Secret, Settings};
+use keydesk::db::audit::Origin;
+use keydesk::db::{users, wallets};
+use keydesk::domain::{Role, WalletKind};
+use keydesk::startup::Application;
+use rand::distr::{Alphanumeric, SampleString};
+use tokio::sync::OnceCell;
+
+const TEMPLATE: &str = "keydesk_test_template";
+
+static TEMPLATE_READY: OnceCell<()> = OnceCell::const_new();
+
+/// The maintenance-database URL of the test cluster (`./dev.sh test` sets it).
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").expect(
+        "TEST_DATABASE_URL is not set: run the tests with ./dev.sh test (it starts a private Postgres)",
+    )
+}
+
+/// The URL of database `name` on the test cluster.
+pub fn db_url(name: &str) -> String {
+    let base = admin_url();
+    let (head, _) = base
+        .rsplit_once('/')
+        .expect("TEST_DATABASE_URL has no database name");
+    format!("{head}/{name}")
+}
+
+async fn admin_conn() -> AsyncPgConnection {
+    AsyncPgConnection::establish(&admin_url())
+        .await
+        .expect("connect to TEST_DATABASE_URL")
+}
+
+/// Builds the migrated template once per test process, under an advisory lock so concurrent
+/// test processes don't collide.
+async fn ensure_template() {
+    TEMPLATE_READY
+        .get_or_init(|| async {
+            let mut c = admin_conn().await;
+            diesel::sql_query("SELECT pg_advisory_lock(727001)")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {TEMPLATE}"))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            keydesk::db::run_migrations(&db_url(TEMPLATE))
+                .await
+                .expect("migrate template");
+            diesel::sql_query("SELECT pg_advisory_unlock(727001)")
+                .execute(&mut c)
+                .await
+                .unwrap();
+        })
+        .await;
+}
+
+/// A database of its own for one test, cloned from the template; dropped with the test.
+pub struct TestDb {
+    /// Its name.
+    pub name: String,
+}
+
+impl TestDb {
+    /// Clones the template.
+    pub async fn new() -> Self {
+        ensure_template().await;
+        let name = format!(
+            "keydesk_test_{}",
+            Alphanumeric
+                .sample_string(&mut rand::rng(), 16)
+                .to_lowercase()
+        );
+        let mut c = admin_conn().await;
+        // FILE_COPY writes far less WAL than the default strategy when many tests clone at once.
+        diesel::sql_query(format!(
+            "CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY = FILE_COPY"
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+        Self { name }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        db_url(&self.name)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: do the async work on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                if let Ok(mut c) = AsyncPgConnection::establish(&admin_url()).await {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut c)
+                            .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Settings for a test app on `database_url`.
+pub fn test_settings(database_url: &str) -> Settings {
+    let hex = |n: usize| {
+        let mut b = vec![0u8; n];
+        rand::fill(&mut b[..]);
+        b
+    };
+    Settings {
+        database_url: Secret::new(database_url.to_owned()),
+        session_key: Secret::new(hex(64)),
+        key_pepper: Secret::new(hex(32)),
+        introspection_token: Secret::new("introspection-token-for-tests-0123456789".into()),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        workers: 2,
+        support_email: "hello@phygitals.com".into(),
+        session_idle: Duration::from_secs(1800),
+        session_absolute: Duration::from_secs(43200),
+        db_pool_size: 8,
+        db_timeout: Duration::from_secs(2),
+        login_max_failures: 5,
+        login_lockout: Duration::from_secs(900),
+        last_used_flush: Duration::from_millis(200),
+        log_format: LogFormat::Human,
+    }
+}
+
+/// A running app and a client with a cookie jar of one.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// The settings it runs with.
+    pub settings: Settings,
+    /// No redirects followed.
+    pub client: reqwest::Client,
+    cookie: Mutex<Option<String>>,
+    handle: actix_web::dev::ServerHandle,
+    /// Flushes last-used on demand.
+    pub last_used: keydesk::api::last_used::LastUsedRecorder,
+    /// Dropped last.
+    pub db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; the workers wind down on their own threads.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// A user the test created.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// Account id.
+    pub id: uuid::Uuid,
+    /// E-mail.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Starts the app on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    let db = TestDb::new().await;
+    spawn_app_with(db, |_| {}).await
+}
+
+/// Starts the app on `db` with adjusted settings.
+pub async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings(&db.url());
+    adjust(&mut settings);
+    spawn_on(db, settings).await
+}
+
+/// Starts the app with exactly these settings.
+pub async fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = Application::build_with_listener(settings.clone(), listener, false)
+        .await
+        .unwrap();
+    let port = app.port();
+    let handle = app.handle();
+    let last_used = app.last_used();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        settings,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        cookie: Mutex::new(None),
+        handle,
+        last_used,
+        db,
+    }
+}
+
+/// Pulls `name="csrf_token" value="…"` out of a page.
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("no csrf_token in page") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// Pulls the value of `name="request_id"` out of a page.
+pub fn request_id_in(html: &str) -> String {
+    let marker = "name=\"request_id\" value=\"";
+    let start = html.find(marker).expect("no request_id in page") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+impl TestApp {
+    /// A connection to the test's database.
+    pub async fn conn(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.db.url()).await.unwrap()
+    }
+
+    fn remember(&self, res: &reqwest::Response) {
+        for v in res.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let pair = v.split(';').next().unwrap().to_owned();
+            let mut jar = self.cookie.lock().unwrap();
+            if v.contains("Max-Age=0") || pair.ends_with('=') {
+                *jar = None;
+            } else {
+                *jar = Some(pair);
+            }
+        }
+    }
+
+    /// The current session cookie (`name=value`), if any.
+    pub fn cookie(&self) -> Option<String> {
+        self.cookie.lock().unwrap().clone()
+    }
+
+    /// Replaces the session cookie (to replay an old one).
+    pub fn set_cookie(&self, c: Option<String>) {
+        *self.cookie.lock().unwrap() = c;
+    }
+
+    fn with_cookie(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.cookie() {
+            Some(c) => rb.header("cookie", c),
+            None => rb,
+        }
+    }
+
+    /// GET a path with the session cookie.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        let res = self
+            .with_cookie(self.client.get(format!("{}{path}", self.address)))
+            .send()
+            .await
+            .unwrap();
+        self.remember(&res);
+        res
+    }
+
+    /// GET a page and return (status, body).
+    pub async fn get_html(&self, path: &str) -> (u16, String) {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        (status, res.text().await.unwrap())
+    }
+
+    /// POST a form (pairs may repeat a key) with the session cookie.
+    pub async fn post_form(&self, path: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+        let body = serde_html_form_encode(pairs);
+        let res = self
+            .with_cookie(self.client.post(format!("{}{path}", self.address)))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.remember(&res);
+        res
+    }
+
+    /// The CSRF token of the current session (from a page that carries one).
+    pub async fn csrf(&self) -> String {
+        let (_, html) = if self.cookie().is_some() {
+            let (s, h) = self.get_html("/settings/api-keys").await;
+            if s == 200 {
+                (s, h)
+            } else {
+                self.get_html("/login").await
+            }
+        } else {
+            self.get_html("/login").await
+        };
+        csrf_in(&html)
+    }
+
+    /// Logs in through the form.
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.set_cookie(None); // a fresh visitor
+        let (_, html) = self.get_html("/login").await;
+        let token = csrf_in(&html);
+        self.post_form(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Creates an account directly in the database.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        role: Role,
+        api_keys_enabled: bool,
+        wallets_: &[(WalletKind, &str)],
+    ) -> TestUser {
+        let password = keydesk::auth::password::generate_password();
+        let hash = keydesk::auth::password::hash_blocking(&Secret::new(password.clone())).unwrap();
+        let mut c = self.conn().await;
+        let u = users::insert(&mut c, email, &hash, role.as_str())
+            .await
+            .unwrap();
+        users::set_api_keys_enabled(&mut c, u.id, api_keys_enabled)
+            .await
+            .unwrap();
+        for (kind, addr) in wallets_ {
+            wallets::insert_for_account(&mut c, u.id, addr, kind.as_str())
+                .await
+                .unwrap();
+        }
+        TestUser {
+            id: u.id,
+            email: email.into(),
+            password,
+        }
+    }
+
+    /// An eligible account (flag on, external wallet), logged in.
+    pub async fn eligible_user_logged_in(&self) -> TestUser {
+        let email = format!(
+            "{}@example.com",
+            Alphanumeric
+                .sample_string(&mut rand::rng(), 8)
+                .to_lowercase()
+        );
+        let addr = random_address();
+        let u = self
+            .create_user(&email, Role::Member, true, &[(WalletKind::External, &addr)])
+            .await;
+        let res = self.login(&u.email, &u.password).await;
+        assert_eq!(res.status().as_u16(), 303, "login failed");
+        u
+    }
+
+    /// Submits the create form with sensible defaults overridden by `fields`.
+    pub async fn create_key(&self, fields: &[(&str, &str)]) -> reqwest::Response {
+        let (_, html) = self.get_html("/settings/api-keys").await;
+        let token = csrf_in(&html);
+        let rid = request_id_in_or_new(&html);
+        let has = |k: &str| fields.iter().any(|(f, _)| *f == k);
+        let mut pairs: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        if !has("request_id") {
+            pairs.push(("request_id", &rid));
+        }
+        if !has("name") {
+            pairs.push(("name", "test-bot"));
+        }
+        if !has("expiration") {
+            pairs.push(("expiration", "30"));
+        }
+        if !has("scopes") {
+            pairs.push(("scopes", "vm.buy.crypto"));
+        }
+        pairs.extend_from_slice(fields);
+        self.post_form("/settings/api-keys", &pairs).await
+    }
+
+    /// Creates a key and returns the secret shown in the one-time dialog.
+    pub async fn create_key_secret(&self, name: &str) -> String {
+        let res = self.create_key(&[("name", name)]).await;
+        assert_eq!(res.status().as_u16(), 200);
+        secret_in(&res.text().await.unwrap())
+    }
+
+    /// Number of key rows of an account.
+    pub async fn key_count(&self, account: uuid::Uuid) -> i64 {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use keydesk::db::schema::api_keys;
+        let mut c = self.conn().await;
+        api_keys::table
+            .filter(api_keys::account_id.eq(account))
+            .count()
+            .get_result(&mut c)
+            .await
+            .unwrap()
+    }
+
+    /// Calls `/api/v1/me` with a raw Authorization header value.
+    pub async fn me(&self, authorization: Option<&str>) -> reqwest::Response {
+        let mut rb = self.client.get(format!("{}/api/v1/me", self.address));
+        if let Some(a) = authorization {
+            rb = rb.header("authorization", a);
+        }
+        rb.send().await.unwrap()
+    }
+}
+
+fn request_id_in_or_new(html: &str) -> String {
+    if html.contains("name=\"request_id\"") {
+        request_id_in(html)
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+/// The key in the one-time dialog.
+pub fn secret_in(html: &str) -> String {
+    let marker = "id=\"secret-value\" class=\"secret\" type=\"text\" readonly value=\"";
+    let start = html.find(marker).expect("no secret dialog in page") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// A random base58-looking address.
+pub fn random_address() -> String {
+    const B58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    use rand::Rng;
+    let mut r = rand::rng();
+    (0..44)
+        .map(|_| B58[r.random_range(0..B58.len())] as char)
+        .collect()
+}
+
+fn serde_html_form_encode(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// An audit origin for direct repository calls in tests.
+pub fn origin() -> Origin {
+    Origin::default()
+}
