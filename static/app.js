@@ -5,7 +5,9 @@
 
   function upgradeDialog(dlg) {
     if (!dlg || typeof dlg.showModal !== "function") return;
-    if (dlg.open) dlg.close();
+    // Removing the attribute (rather than calling close()) fires no close event, so the
+    // secret dialog's remove-on-close handler doesn't run during the upgrade.
+    dlg.removeAttribute("open");
     dlg.showModal();
   }
 

@@ -1,1 +1,485 @@
-//! Browser tests (filled in below the harness).
+//! Browser tests: the real app in-process, Debian's chromium driven through chromedriver with
+//! fantoccini. A missing browser fails the test when CI or E2E_REQUIRED is set (CI sets both)
+//! and skips it, loudly, otherwise.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use keydesk::domain::{Role, WalletKind};
+
+use crate::helpers::*;
+
+const AXE_JS: &str = include_str!("../assets/axe.min.js");
+
+/// chromedriver in its own process group; dropping it kills the group, chromium included.
+struct Browser {
+    child: Child,
+    profile: std::path::PathBuf,
+    client: Option<Client>,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // SAFETY-free: a plain libc call on a pid we own.
+        kill_group(self.child.id());
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+#[expect(
+    unsafe_code,
+    reason = "kill(2) on the chromedriver process group we spawned"
+)]
+fn kill_group(pid: u32) {
+    unsafe {
+        libc::kill(-(pid as i32), libc::SIGKILL);
+    }
+}
+
+impl std::ops::Deref for Browser {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+}
+
+impl Browser {
+    async fn close(mut self) {
+        if let Some(c) = self.client.take() {
+            let _ = c.close().await;
+        }
+    }
+}
+
+async fn browser(javascript: bool) -> Option<Browser> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromedriver =
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let missing: Vec<&str> = [chromium.as_str(), chromedriver.as_str()]
+        .into_iter()
+        .filter(|p| !std::path::Path::new(p).exists())
+        .collect();
+    if !missing.is_empty() {
+        let msg = format!(
+            "missing {missing:?}; install with: apt-get install -y chromium chromium-driver"
+        );
+        if std::env::var_os("E2E_REQUIRED").is_some() || std::env::var_os("CI").is_some() {
+            panic!("browser tests are required here (E2E_REQUIRED/CI set) but {msg}");
+        }
+        eprintln!("SKIPPED browser test: {msg}");
+        return None;
+    }
+    let mut child = Command::new(&chromedriver)
+        .arg("--port=0")
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn chromedriver");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port: u16 = loop {
+        let line = lines
+            .next()
+            .expect("chromedriver exited before announcing its port")
+            .unwrap();
+        if let Some(rest) = line.split("on port ").nth(1) {
+            if line.contains("started successfully") {
+                break rest.trim_end_matches('.').parse().unwrap();
+            }
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let profile = std::env::temp_dir().join(format!("keydesk-e2e-{}-{port}", std::process::id()));
+    let mut b = Browser {
+        child,
+        profile: profile.clone(),
+        client: None,
+    };
+    let mut options = serde_json::json!({
+        "binary": chromium,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-dev-shm-usage", "--window-size=1280,900",
+            format!("--user-data-dir={}", profile.display()),
+        ],
+    });
+    if !javascript {
+        options["prefs"] =
+            serde_json::json!({ "profile.managed_default_content_settings.javascript": 2 });
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "chrome".into());
+    caps.insert("goog:chromeOptions".into(), options);
+    let client = tokio::time::timeout(
+        Duration::from_secs(60),
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}")),
+    )
+    .await
+    .expect("chromedriver session timed out")
+    .expect("chromedriver session");
+    b.client = Some(client);
+    Some(b)
+}
+
+async fn axe_violations(c: &Client) -> Vec<String> {
+    c.execute(AXE_JS, vec![]).await.unwrap();
+    let v = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document).then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' @ ' + v.nodes.map(n => n.target.join(' ')).join(', '))));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn wait_for_path(c: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path() == path {
+            return;
+        }
+        assert!(Instant::now() < deadline, "expected {path}, at {url}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn browser_login(c: &Client, base: &str, user: &TestUser) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(&user.email)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(&user.password)
+        .await
+        .unwrap();
+    c.find(Locator::Css("main button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(c, "/settings/api-keys").await;
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(
+            std::env::temp_dir().join(format!("keydesk-{name}.png")),
+            png,
+        );
+    }
+}
+
+/// W3C "Set Permission": lets the page read the clipboard back.
+#[derive(Debug)]
+struct SetPermission(&'static str);
+impl fantoccini::wd::WebDriverCompatibleCommand for SetPermission {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/permissions",
+            session.unwrap_or_default()
+        ))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(
+                serde_json::json!({"descriptor": {"name": self.0}, "state": "granted"}).to_string(),
+            ),
+        )
+    }
+}
+
+/// The app is addressed as `localhost`, a secure context, so the browser keeps the
+/// `__Host-`/`Secure` session cookie over plain HTTP.
+fn base_of(app: &TestApp) -> String {
+    app.address.replace("127.0.0.1", "localhost")
+}
+
+#[tokio::test]
+async fn create_copy_and_done_leave_only_the_prefix() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let user = app
+        .create_user(
+            "ana@example.com",
+            Role::Member,
+            true,
+            &[(WalletKind::External, &random_address())],
+        )
+        .await;
+    browser_login(&b, &base, &user).await;
+    // the plain-HTML create page (the no-JS path) is accessible too
+    b.goto(&format!("{base}/settings/api-keys/new"))
+        .await
+        .unwrap();
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "create page: {v:?}");
+    b.goto(&format!("{base}/settings/api-keys")).await.unwrap();
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "keys page: {v:?}");
+
+    b.find(Locator::Css("#create-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let open = b
+        .execute(
+            "return document.getElementById('create-dialog').open",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        open,
+        serde_json::Value::Bool(true),
+        "the create dialog opens in place"
+    );
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "create dialog: {v:?}");
+    screenshot(&b, "create-dialog").await;
+
+    b.find(Locator::Css("#key-name"))
+        .await
+        .unwrap()
+        .send_keys("production-bot")
+        .await
+        .unwrap();
+    b.find(Locator::Css("#create-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css("#secret-value"))
+        .await
+        .unwrap();
+    let modal = b
+        .execute(
+            "return document.getElementById('secret-dialog').matches(':modal')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        modal,
+        serde_json::Value::Bool(true),
+        "the secret dialog is modal with JS"
+    );
+    let secret = b
+        .find(Locator::Css("#secret-value"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(keydesk::domain::PlainKey::parse(&secret).is_ok());
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "secret dialog: {v:?}");
+    screenshot(&b, "secret-dialog").await;
+
+    b.issue_cmd(SetPermission("clipboard-read")).await.unwrap();
+    b.issue_cmd(SetPermission("clipboard-write")).await.unwrap();
+    b.find(Locator::Css("[data-copy]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::XPath(
+            "//p[@id='copy-status'][normalize-space()!='']",
+        ))
+        .await
+        .unwrap();
+    let status = b
+        .find(Locator::Css("#copy-status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "Copied", "visible, announced feedback");
+    let clip = b
+        .execute_async(
+            "const done = arguments[arguments.length-1]; navigator.clipboard.readText().then(done, e => done('ERR ' + e.name))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        clip.as_str().unwrap(),
+        secret,
+        "the clipboard holds the key"
+    );
+
+    b.find(Locator::Css("#secret-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css("table.keys"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let source = b.source().await.unwrap();
+    assert!(!source.contains(&secret), "the secret is gone after Done");
+    assert!(source.contains(&secret[..12]), "the prefix is listed");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn without_javascript_the_create_flow_works_through_plain_pages() {
+    let Some(b) = browser(false).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let user = app
+        .create_user(
+            "nojs@example.com",
+            Role::Member,
+            true,
+            &[(WalletKind::External, &random_address())],
+        )
+        .await;
+    browser_login(&b, &base, &user).await;
+    b.find(Locator::Css("#create-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&b, "/settings/api-keys/new").await;
+    b.find(Locator::Css("#key-name"))
+        .await
+        .unwrap()
+        .send_keys("nojs-bot")
+        .await
+        .unwrap();
+    b.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css("#secret-value"))
+        .await
+        .unwrap();
+    let secret = b
+        .find(Locator::Css("#secret-value"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(secret.starts_with("phy_"));
+    assert!(
+        b.find(Locator::Css("#secret-value"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "visible without JS"
+    );
+    screenshot(&b, "nojs-secret").await;
+    b.find(Locator::Css("#secret-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&b, "/settings/api-keys").await;
+    let source = b.source().await.unwrap();
+    assert!(!source.contains(&secret));
+    assert!(source.contains("nojs-bot"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn every_eligibility_state_is_accessible() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let states: Vec<(&str, bool, Vec<(WalletKind, String)>)> = vec![
+        (
+            "flag@example.com",
+            false,
+            vec![(WalletKind::External, random_address())],
+        ),
+        ("none@example.com", true, vec![]),
+        (
+            "cust@example.com",
+            true,
+            vec![
+                (WalletKind::Custodial, random_address()),
+                (WalletKind::Embedded, random_address()),
+            ],
+        ),
+        (
+            "full@example.com",
+            true,
+            vec![(WalletKind::External, random_address())],
+        ),
+    ];
+    for (email, enabled, wallets) in states {
+        let w: Vec<(WalletKind, &str)> = wallets.iter().map(|(k, a)| (*k, a.as_str())).collect();
+        let u = app.create_user(email, Role::Member, enabled, &w).await;
+        if email.starts_with("full") {
+            app.login(&u.email, &u.password).await;
+            for i in 0..10 {
+                app.create_key_secret(&format!("worker-{i}")).await;
+            }
+        }
+        b.delete_all_cookies().await.unwrap();
+        browser_login(&b, &base, &u).await;
+        let text = b
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            text.contains("You can't create keys yet"),
+            "{email}: {text}"
+        );
+        let v = axe_violations(&b).await;
+        assert!(v.is_empty(), "{email}: {v:?}");
+        screenshot(&b, &format!("state-{}", email.split('@').next().unwrap())).await;
+    }
+    b.close().await;
+}
