@@ -434,7 +434,8 @@ async fn every_eligibility_state_is_accessible() {
     let Some(b) = browser(true).await else { return };
     let app = spawn_app().await;
     let base = base_of(&app);
-    let states: Vec<(&str, bool, Vec<(WalletKind, String)>)> = vec![
+    type State<'a> = (&'a str, bool, Vec<(WalletKind, String)>);
+    let states: Vec<State> = vec![
         (
             "flag@example.com",
             false,
