@@ -168,6 +168,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/api-keys/new",
                     web::get().to(routes::api_keys::create::new_form),
                 )
+                .service(
+                    web::resource("/api-keys/{id}/expiration")
+                        .route(web::get().to(routes::api_keys::actions::expiration_page))
+                        .route(web::post().to(routes::api_keys::actions::set_expiration)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}/name")
+                        .route(web::get().to(routes::api_keys::actions::rename_page))
+                        .route(web::post().to(routes::api_keys::actions::rename)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}/revoke")
+                        .route(web::get().to(routes::api_keys::actions::revoke_page))
+                        .route(web::post().to(routes::api_keys::actions::revoke)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}/delete")
+                        .route(web::get().to(routes::api_keys::actions::delete_page))
+                        .route(web::post().to(routes::api_keys::actions::delete)),
+                )
                 .route("/wallets", web::get().to(routes::wallets::page))
                 .route("/time-zone", web::post().to(routes::time_zone::set)),
         );

@@ -23,6 +23,28 @@
     });
   });
 
+  // Row actions open a shared dialog, filled from the link's data attributes (as text, never
+  // as HTML). Without JS the same links lead to plain confirmation pages.
+  document.querySelectorAll("a[data-dialog]").forEach(function (link) {
+    link.addEventListener("click", function (ev) {
+      var dlg = document.getElementById(link.getAttribute("data-dialog"));
+      if (!dlg || typeof dlg.showModal !== "function") return;
+      ev.preventDefault();
+      var form = dlg.querySelector("form[data-action-form]");
+      form.action = "/settings/api-keys/" + link.getAttribute("data-id") + "/" + link.getAttribute("data-action");
+      dlg.querySelectorAll("[data-fill=name]").forEach(function (el) { el.textContent = link.getAttribute("data-name"); });
+      dlg.querySelectorAll("[data-fill-value=name]").forEach(function (el) { el.value = link.getAttribute("data-name"); });
+      var recent = link.getAttribute("data-recent") || "";
+      dlg.querySelectorAll("[data-fill=recent]").forEach(function (el) { el.textContent = recent; });
+      dlg.querySelectorAll("[data-fill-recent]").forEach(function (el) { el.hidden = recent === ""; });
+      var menu = link.closest("details");
+      if (menu) menu.open = false;
+      dlg.showModal();
+      var field = dlg.querySelector("input[type=text]");
+      if (field) { field.focus(); field.select(); }
+    });
+  });
+
   // Cancel links close their dialog instead of reloading the page.
   document.querySelectorAll("[data-close-dialog]").forEach(function (el) {
     el.addEventListener("click", function (ev) {

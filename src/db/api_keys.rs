@@ -370,3 +370,203 @@ pub async fn revoke_for_account(
     })
     .await
 }
+
+/// What an edit (rename, re-date) did.
+#[derive(Debug)]
+pub enum EditOutcome {
+    /// Changed.
+    Updated(KeyRow),
+    /// The key is revoked: revoked keys can't be changed.
+    Revoked,
+    /// No such key on this account.
+    NotFound,
+    /// Another live key has that name.
+    NameTaken,
+    /// Re-dating would make an expired key active beyond the 10-key limit.
+    LimitReached,
+}
+
+fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Renames a key that is not revoked, with its audit event. The `revoked_at IS NULL` guard
+/// means a rename racing a revoke can never bring the key back or rename a revoked key.
+pub async fn rename_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+    name: &str,
+    origin: &Origin,
+) -> QueryResult<EditOutcome> {
+    let result = conn
+        .transaction(async move |conn| {
+            let Some(before) = find_for_account(conn, account, id).await? else {
+                return Ok(EditOutcome::NotFound);
+            };
+            if before.revoked_at.is_some() {
+                return Ok(EditOutcome::Revoked);
+            }
+            if name_taken(conn, account, name, Some(id)).await? {
+                return Ok(EditOutcome::NameTaken);
+            }
+            let updated: Option<KeyRow> = diesel::update(
+                api_keys::table
+                    .filter(api_keys::account_id.eq(account))
+                    .filter(api_keys::id.eq(id))
+                    .filter(api_keys::revoked_at.is_null()),
+            )
+            .set(api_keys::name.eq(name))
+            .returning(KeyRow::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+            let Some(row) = updated else {
+                return Ok(EditOutcome::Revoked);
+            };
+            audit::record(
+                conn,
+                NewEvent {
+                    account_id: Some(account),
+                    actor_id: Some(account),
+                    action: "key.renamed",
+                    key_id: Some(row.id),
+                    detail: serde_json::json!({ "name": row.name, "old_name": before.name, "prefix": row.prefix }),
+                },
+                origin,
+            )
+            .await?;
+            Ok(EditOutcome::Updated(row))
+        })
+        .await;
+    match result {
+        Err(e) if is_unique_violation(&e) => Ok(EditOutcome::NameTaken),
+        other => other,
+    }
+}
+
+/// Changes a key's expiry under the account-row lock: re-dating an expired key makes it
+/// active again, so it passes the same 10-key check as creating one.
+pub async fn set_expiration_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+    expires_at: Option<DateTime<Utc>>,
+    origin: &Origin,
+) -> QueryResult<EditOutcome> {
+    conn.transaction(async move |conn| {
+        if super::users::lock_for_update(conn, account)
+            .await?
+            .is_none()
+        {
+            return Ok(EditOutcome::NotFound);
+        }
+        let Some(before) = find_for_account(conn, account, id).await? else {
+            return Ok(EditOutcome::NotFound);
+        };
+        if before.revoked_at.is_some() {
+            return Ok(EditOutcome::Revoked);
+        }
+        let now = Utc::now();
+        let was_active = before.expires_at.is_none_or(|e| e > now);
+        let becomes_active = expires_at.is_none_or(|e| e > now);
+        if !was_active
+            && becomes_active
+            && count_active_for_account(conn, account).await? >= crate::domain::MAX_ACTIVE_KEYS
+        {
+            return Ok(EditOutcome::LimitReached);
+        }
+        let updated: Option<KeyRow> = diesel::update(
+            api_keys::table
+                .filter(api_keys::account_id.eq(account))
+                .filter(api_keys::id.eq(id))
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set(api_keys::expires_at.eq(expires_at))
+        .returning(KeyRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        let Some(row) = updated else {
+            return Ok(EditOutcome::Revoked);
+        };
+        audit::record(
+            conn,
+            NewEvent {
+                account_id: Some(account),
+                actor_id: Some(account),
+                action: "key.expiration_changed",
+                key_id: Some(row.id),
+                detail: serde_json::json!({
+                    "name": row.name,
+                    "prefix": row.prefix,
+                    "old_expires_at": before.expires_at,
+                    "expires_at": row.expires_at,
+                }),
+            },
+            origin,
+        )
+        .await?;
+        Ok(EditOutcome::Updated(row))
+    })
+    .await
+}
+
+/// What a delete did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// Removed (its audit events stay).
+    Deleted(String),
+    /// Still active: revoke it first.
+    StillActive,
+    /// No such key on this account.
+    NotFound,
+}
+
+/// Deletes a revoked or expired key, with its audit event.
+pub async fn delete_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+    origin: &Origin,
+) -> QueryResult<DeleteOutcome> {
+    conn.transaction(async move |conn| {
+        let deleted: Option<KeyRow> = diesel::delete(
+            api_keys::table
+                .filter(api_keys::account_id.eq(account))
+                .filter(api_keys::id.eq(id))
+                .filter(
+                    api_keys::revoked_at
+                        .is_not_null()
+                        .or(api_keys::expires_at.le(diesel::dsl::now)),
+                ),
+        )
+        .returning(KeyRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        let Some(row) = deleted else {
+            return Ok(match find_for_account(conn, account, id).await? {
+                Some(_) => DeleteOutcome::StillActive,
+                None => DeleteOutcome::NotFound,
+            });
+        };
+        audit::record(
+            conn,
+            NewEvent {
+                account_id: Some(account),
+                actor_id: Some(account),
+                action: "key.deleted",
+                key_id: Some(row.id),
+                detail: serde_json::json!({ "name": row.name, "prefix": row.prefix }),
+            },
+            origin,
+        )
+        .await?;
+        Ok(DeleteOutcome::Deleted(row.name))
+    })
+    .await
+}

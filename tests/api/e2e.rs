@@ -484,3 +484,220 @@ async fn every_eligibility_state_is_accessible() {
     }
     b.close().await;
 }
+
+async fn open_action(b: &Client, key_name: &str, action: &str) {
+    let row = format!("//tr[th[normalize-space()='{key_name}']]");
+    b.find(Locator::XPath(&format!("{row}//summary")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::XPath(&format!(
+        "{row}//a[@data-action='{action}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+}
+
+async fn dialog_open(b: &Client, id: &str) -> bool {
+    b.execute(
+        &format!("return document.getElementById('{id}').open"),
+        vec![],
+    )
+    .await
+    .unwrap()
+        == serde_json::Value::Bool(true)
+}
+
+#[tokio::test]
+async fn row_actions_work_through_their_dialogs() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let user = app
+        .create_user(
+            "rows@example.com",
+            Role::Member,
+            true,
+            &[(WalletKind::External, &random_address())],
+        )
+        .await;
+    app.login(&user.email, &user.password).await;
+    app.create_key_secret("alpha").await;
+    let secret = app.create_key_secret("beta").await;
+    browser_login(&b, &base, &user).await;
+
+    // rename
+    open_action(&b, "alpha", "name").await;
+    assert!(dialog_open(&b, "rename-dialog").await);
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "rename dialog: {v:?}");
+    let field = b.find(Locator::Css("#rename-name")).await.unwrap();
+    assert_eq!(field.prop("value").await.unwrap().unwrap(), "alpha");
+    field.clear().await.unwrap();
+    field.send_keys("alpha-renamed").await.unwrap();
+    b.find(Locator::Css("#rename-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::XPath(
+            "//div[@class='flash'][contains(., 'Renamed to')]",
+        ))
+        .await
+        .unwrap();
+
+    // change expiration to never
+    open_action(&b, "alpha-renamed", "expiration").await;
+    assert!(dialog_open(&b, "expiration-dialog").await);
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "expiration dialog: {v:?}");
+    b.find(Locator::Css("#edit-expiration"))
+        .await
+        .unwrap()
+        .select_by_value("never")
+        .await
+        .unwrap();
+    b.find(Locator::Css("#expiration-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::XPath(
+            "//div[@class='flash'][contains(., 'now never expires')]",
+        ))
+        .await
+        .unwrap();
+
+    // revoke: the confirmation names the key; Cancel has the focus
+    open_action(&b, "beta", "revoke").await;
+    assert!(dialog_open(&b, "revoke-dialog").await);
+    let title = b
+        .find(Locator::Css("#revoke-title"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(title, "Revoke “beta”?");
+    let focused = b
+        .execute("return document.activeElement.textContent.trim()", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused.as_str().unwrap(), "Cancel");
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "revoke dialog: {v:?}");
+    screenshot(&b, "revoke-dialog").await;
+    b.find(Locator::Css("#revoke-dialog button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::XPath(
+            "//div[@class='flash'][contains(., 'Revoked “beta”')]",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.me(Some(&format!("Bearer {secret}"))).await.status(),
+        401
+    );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn row_actions_work_without_javascript() {
+    let Some(b) = browser(false).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let user = app
+        .create_user(
+            "rows-nojs@example.com",
+            Role::Member,
+            true,
+            &[(WalletKind::External, &random_address())],
+        )
+        .await;
+    app.login(&user.email, &user.password).await;
+    let secret = app.create_key_secret("gamma").await;
+    browser_login(&b, &base, &user).await;
+
+    open_action(&b, "gamma", "name").await;
+    let field = b.find(Locator::Css("#action-name")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("gamma-2").await.unwrap();
+    b.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::XPath(
+            "//div[@class='flash'][contains(., 'Renamed to')]",
+        ))
+        .await
+        .unwrap();
+
+    open_action(&b, "gamma-2", "expiration").await;
+    b.find(Locator::Css("#action-expiration"))
+        .await
+        .unwrap()
+        .select_by_value("7")
+        .await
+        .unwrap();
+    b.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::XPath(
+            "//div[@class='flash'][contains(., 'now expires')]",
+        ))
+        .await
+        .unwrap();
+
+    open_action(&b, "gamma-2", "revoke").await;
+    let text = b
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("Revoke “gamma-2”?") && text.contains("can't be undone"),
+        "{text}"
+    );
+    b.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::XPath(
+            "//div[@class='flash'][contains(., 'Revoked “gamma-2”')]",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.me(Some(&format!("Bearer {secret}"))).await.status(),
+        401
+    );
+    b.close().await;
+}

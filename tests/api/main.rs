@@ -13,4 +13,5 @@ mod e2e;
 mod foundation;
 mod helpers;
 mod key_api;
+mod lifecycle;
 mod migrations;

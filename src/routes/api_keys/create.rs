@@ -119,6 +119,7 @@ pub async fn create(
             secret: None,
             notice: None,
             flash: None,
+            activity_page: 1,
         };
         return render_page(
             &mut conn,
@@ -159,6 +160,7 @@ pub async fn create(
                     secret: Some(SecretView::new(&secret, &row, tz)),
                     notice: None,
                     flash: None,
+                    activity_page: 1,
                 },
                 StatusCode::OK,
             )
@@ -173,6 +175,7 @@ pub async fn create(
                     row.name, row.prefix
                 )),
                 flash: None,
+                activity_page: 1,
             },
             StatusCode::CONFLICT,
         ),
@@ -195,6 +198,7 @@ pub async fn create(
                     secret: None,
                     notice: None,
                     flash: None,
+                    activity_page: 1,
                 },
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -209,6 +213,7 @@ pub async fn create(
                     e.codes().join(", ")
                 )),
                 flash: None,
+                activity_page: 1,
             },
             StatusCode::CONFLICT,
         ),

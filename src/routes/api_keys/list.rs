@@ -14,6 +14,7 @@ use crate::startup::AppState;
 #[serde(default)]
 pub struct ListQuery {
     show: String,
+    activity: String,
 }
 
 /// The keys page: eligibility, usage, the list, the create dialog.
@@ -30,6 +31,7 @@ pub async fn page(
         secret: None,
         notice: None,
         flash: session.take_flash(),
+        activity_page: query.activity.parse().unwrap_or(1).clamp(1, 10_000),
     };
     render_page(
         &mut conn,

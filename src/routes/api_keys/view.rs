@@ -48,6 +48,12 @@ pub struct KeyView {
     pub status: &'static str,
     /// Status CSS modifier.
     pub status_css: &'static str,
+    /// Revoked: no edits, no revoke.
+    pub revoked: bool,
+    /// Revoked or expired: may be deleted.
+    pub deletable: bool,
+    /// "4 minutes ago" when used in the last 7 days, else empty (the revoke warning).
+    pub recent_use: String,
 }
 
 impl KeyView {
@@ -83,6 +89,13 @@ impl KeyView {
             created_title: format!("{} ({zone})", local_datetime(k.created_at, tz)),
             status: status.label(),
             status_css: status.css(),
+            revoked: status == KeyStatus::Revoked,
+            deletable: matches!(status, KeyStatus::Revoked | KeyStatus::Expired),
+            recent_use: k
+                .last_used_at
+                .filter(|t| now - *t <= Duration::days(7))
+                .map(|t| relative(t, now))
+                .unwrap_or_default(),
         }
     }
 }
@@ -269,7 +282,16 @@ pub struct KeysPage {
     pub notice: Option<String>,
     /// Recent activity.
     pub activity: Vec<ActivityView>,
+    /// Choices of the shared change-expiration dialog.
+    pub edit_presets: Vec<PresetView>,
+    /// Activity page shown (1-based).
+    pub activity_page: i64,
+    /// There are older events.
+    pub activity_more: bool,
 }
+
+/// Events per page of "Recent activity".
+const ACTIVITY_PAGE: i64 = 10;
 
 /// What varies between the renderings of the page.
 pub struct PageState {
@@ -283,6 +305,8 @@ pub struct PageState {
     pub notice: Option<String>,
     /// A flash from the previous action.
     pub flash: Option<String>,
+    /// Activity page (1-based).
+    pub activity_page: i64,
 }
 
 /// Loads everything the page shows and renders it with `status`.
@@ -299,7 +323,16 @@ pub async fn render_page(
     let eligibility: Eligibility =
         api_keys::eligibility_for_account(conn, user.id, user.api_keys_enabled).await?;
     let rows = api_keys::list_for_account(conn, user.id, state.show_all).await?;
-    let events = audit::recent_key_and_wallet_events(conn, user.id, 10, 0).await?;
+    let activity_page = state.activity_page.max(1);
+    let mut events = audit::recent_key_and_wallet_events(
+        conn,
+        user.id,
+        ACTIVITY_PAGE + 1,
+        (activity_page - 1) * ACTIVITY_PAGE,
+    )
+    .await?;
+    let activity_more = events.len() as i64 > ACTIVITY_PAGE;
+    events.truncate(ACTIVITY_PAGE as usize);
     let paused = eligibility.keys_paused();
     let mut layout = Layout::new("API keys", current.csrf.clone());
     layout.user_email = Some(user.email.clone());
@@ -330,6 +363,16 @@ pub async fn render_page(
                 ip: e.ip.clone().unwrap_or_default(),
             })
             .collect(),
+        edit_presets: PRESETS
+            .iter()
+            .map(|(value, label)| PresetView {
+                value,
+                label,
+                selected: *value == DEFAULT_PRESET,
+            })
+            .collect(),
+        activity_page,
+        activity_more,
     };
     render(&page, status)
 }
