@@ -157,6 +157,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/introspect", web::post().to(api::introspect)),
         )
         .service(
+            // require_login runs first (outermost), then require_support.
+            web::scope("/support")
+                .wrap(from_fn(crate::auth::support::require_support))
+                .wrap(from_fn(require_login))
+                .route("", web::get().to(routes::support::search))
+                .route("/accounts/{id}", web::get().to(routes::support::account))
+                .default_service(web::to(routes::not_found)),
+        )
+        .service(
             web::scope("/settings")
                 .wrap(from_fn(require_login))
                 .service(

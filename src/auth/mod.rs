@@ -2,5 +2,6 @@
 
 pub mod middleware;
 pub mod password;
+pub mod support;
 
 pub use middleware::{CurrentUser, require_login};

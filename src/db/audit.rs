@@ -116,3 +116,20 @@ pub async fn list_for_account_action(
         .load(conn)
         .await
 }
+
+/// An account's whole trail, newest first, a page at a time.
+pub async fn page_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Event>> {
+    audit_events::table
+        .filter(audit_events::account_id.eq(account))
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select(Event::as_select())
+        .load(conn)
+        .await
+}

@@ -129,3 +129,34 @@ pub async fn set_time_zone(conn: &mut AsyncPgConnection, id: Uuid, tz: &str) -> 
         .execute(conn)
         .await
 }
+
+/// Accounts whose e-mail starts with `prefix` (case-insensitive), by e-mail.
+pub async fn search_by_email_prefix(
+    conn: &mut AsyncPgConnection,
+    prefix: &str,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<User>> {
+    let escaped = prefix
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    users::table
+        .filter(lower(users::email).like(format!("{escaped}%")))
+        .order(users::email.asc())
+        .limit(limit)
+        .offset(offset)
+        .select(User::as_select())
+        .load(conn)
+        .await
+}
+
+/// Accounts by id, in any order.
+pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(conn)
+        .await
+}

@@ -13,6 +13,21 @@ fn is_forbidden(c: char) -> bool {
             | '\u{061C}' | '\u{FEFF}' | '\u{2028}' | '\u{2029}')
 }
 
+/// Text safe to show: control and bidi characters (which could make `abc\u{202E}gnp.exe`
+/// display as `abcexe.png`) are replaced by a visible `[U+202E]`. For names stored before
+/// validation existed, and for anything else users type (user agents).
+pub fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_forbidden(c) {
+            out.push_str(&format!("[U+{:04X}]", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl KeyName {
     /// Longest name, in characters.
     pub const MAX_CHARS: usize = 64;
@@ -51,6 +66,13 @@ mod tests {
         assert!(KeyName::parse("Bot für Käufe ✓").is_ok());
         assert!(KeyName::parse("買い戻し").is_ok());
         assert!(KeyName::parse(&"é".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn hidden_characters_become_visible() {
+        assert_eq!(visible("abc\u{202E}gnp.exe"), "abc[U+202E]gnp.exe");
+        assert_eq!(visible("plain ✓"), "plain ✓");
+        assert_eq!(visible("a\nb"), "a[U+000A]b");
     }
 
     #[test]

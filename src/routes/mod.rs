@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod eligibility_view;
 pub mod health;
 pub mod login;
+pub mod support;
 pub mod time_zone;
 pub mod wallets;
 
@@ -34,4 +35,9 @@ pub fn origin(req: &HttpRequest) -> Origin {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     }
+}
+
+/// 404 for anything unrouted inside a scope.
+pub async fn not_found() -> Result<HttpResponse, crate::error::AppError> {
+    Err(crate::error::AppError::NotFound)
 }

@@ -701,3 +701,106 @@ async fn row_actions_work_without_javascript() {
     );
     b.close().await;
 }
+
+#[tokio::test]
+async fn hostile_names_and_user_agents_render_inert_on_support_pages() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let victim = app
+        .create_user(
+            "victim@example.com",
+            Role::Member,
+            true,
+            &[(WalletKind::External, &random_address())],
+        )
+        .await;
+    let payloads = [
+        "<script>alert(1)</script>",
+        "\"><img src=x onerror=alert(2)>",
+        "{{7*7}}",
+        "abc\u{202e}gnp.exe",
+    ];
+    // Hostile key names straight into the database (the form refuses some of them), and
+    // hostile user agents through real logins.
+    let mut c = app.conn().await;
+    for (i, name) in payloads.iter().enumerate() {
+        let key = keydesk::domain::PlainKey::generate();
+        let hasher = keydesk::domain::KeyHasher::new(&[7; 32]);
+        keydesk::db::api_keys::create_for_account(
+            &mut c,
+            victim.id,
+            keydesk::db::api_keys::NewKey {
+                name,
+                prefix: key.display_prefix(),
+                hash: &hasher.hash(&key),
+                scopes: vec!["vm.buy.crypto".into()],
+                request_id: uuid::Uuid::new_v4(),
+                expires_at: None,
+            },
+            &origin(),
+        )
+        .await
+        .unwrap();
+        let (_, html) = app.get_html("/login").await;
+        let token = csrf_in(&html);
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("csrf_token", token.as_str()),
+                ("email", victim.email.as_str()),
+                ("password", "wrong"),
+            ])
+            .finish();
+        let ua = payloads[i].replace('\u{202e}', "");
+        app.client
+            .post(format!("{}/login", app.address))
+            .header("cookie", app.cookie().unwrap())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("user-agent", ua)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let staff = app
+        .create_user("staff@example.com", Role::Support, false, &[])
+        .await;
+    browser_login(&b, &base, &staff).await;
+    b.goto(&format!("{base}/support?q=victim")).await.unwrap();
+    b.goto(&format!("{base}/support/accounts/{}", victim.id))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(b.get_alert_text().await.is_err(), "no dialog fired");
+    let text = b
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("<script>alert(1)</script>"), "shown as text");
+    assert!(
+        text.contains("{{7*7}}"),
+        "template syntax shown, not evaluated"
+    );
+    assert!(
+        text.contains("abc[U+202E]gnp.exe"),
+        "a text-direction override is shown, not obeyed"
+    );
+    let imgs = b
+        .execute(
+            "return document.querySelectorAll('main img').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(imgs, serde_json::json!(0));
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "support account page: {v:?}");
+    screenshot(&b, "support-account").await;
+    b.goto(&format!("{base}/support?q=victim")).await.unwrap();
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "support search: {v:?}");
+    b.close().await;
+}

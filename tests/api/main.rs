@@ -15,3 +15,4 @@ mod helpers;
 mod key_api;
 mod lifecycle;
 mod migrations;
+mod support;

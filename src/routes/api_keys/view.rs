@@ -57,7 +57,8 @@ pub struct KeyView {
 }
 
 impl KeyView {
-    fn new(k: &KeyRow, paused: bool, tz: Tz, now: DateTime<Utc>) -> Self {
+    /// A row for `k`, with times in `tz`.
+    pub fn new(k: &KeyRow, paused: bool, tz: Tz, now: DateTime<Utc>) -> Self {
         let status = KeyStatus::of(k.revoked_at, k.expires_at, paused, now);
         let zone = tz.name();
         let (expires, expires_hint) = match k.expires_at {
@@ -77,7 +78,7 @@ impl KeyView {
         };
         Self {
             id: k.id,
-            name: k.name.clone(),
+            name: crate::domain::key_name::visible(&k.name),
             prefix: k.prefix.clone(),
             scopes: k.scopes.clone(),
             expires,

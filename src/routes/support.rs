@@ -1,0 +1,311 @@
+//! `/support`: the read-only staff console. Search accounts by e-mail prefix, account id or key
+//! prefix (a pasted full key is looked up by its hash and never shown); an account page with
+//! the eligibility reasons exactly as the user reads them, wallets, keys and the audit trail.
+//! Every view of an account is itself recorded in that account's trail.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db::audit::{self, NewEvent};
+use crate::db::{api_keys, users, wallets};
+use crate::domain::time::{local_date, local_datetime, zone};
+use crate::domain::wallet::short_address;
+use crate::domain::{PlainKey, WalletKind};
+use crate::error::AppError;
+use crate::routes::api_keys::view::KeyView;
+use crate::routes::eligibility_view::{ReasonView, reasons};
+use crate::routes::origin;
+use crate::startup::AppState;
+use crate::templates::{Layout, render};
+
+const PAGE: i64 = 20;
+const TRAIL_PAGE: i64 = 25;
+
+/// A search hit.
+pub struct AccountHit {
+    /// Id.
+    pub id: Uuid,
+    /// E-mail.
+    pub email: String,
+    /// Role.
+    pub role: String,
+    /// Flag.
+    pub api_keys_enabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "support/search.html")]
+struct SearchPage {
+    layout: Layout,
+    query: String,
+    searched: bool,
+    full_key_pasted: bool,
+    hits: Vec<AccountHit>,
+    page: i64,
+    more: bool,
+}
+
+/// Search parameters.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct SearchQuery {
+    q: String,
+    page: String,
+}
+
+fn layout(current: &CurrentUser, title: &str) -> Layout {
+    let mut layout = Layout::new(title, current.csrf.clone());
+    layout.user_email = Some(current.user.email.clone());
+    layout.nav = "support";
+    layout.is_support = true;
+    layout
+}
+
+/// `GET /support`.
+pub async fn search(
+    query: web::Query<SearchQuery>,
+    current: web::ReqData<CurrentUser>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.q.trim();
+    let page = query.page.parse::<i64>().unwrap_or(1).clamp(1, 10_000);
+    let mut conn = state.pool.get().await?;
+    let mut full_key_pasted = false;
+    let mut shown_query = q.to_owned();
+    let mut more = false;
+    let users_found: Vec<users::User> = if q.is_empty() {
+        Vec::new()
+    } else if let Ok(id) = Uuid::parse_str(q) {
+        users::find(&mut conn, id).await?.into_iter().collect()
+    } else if let Ok(key) = PlainKey::parse(q) {
+        // A whole secret: look it up by hash, and never put it back into the page.
+        full_key_pasted = true;
+        shown_query.clear();
+        match api_keys::account_by_hash(&mut conn, &state.key_hasher.hash(&key)).await? {
+            Some(id) => users::find(&mut conn, id).await?.into_iter().collect(),
+            None => Vec::new(),
+        }
+    } else if q.starts_with("phy_") {
+        // Prefixes are at most 12 characters; anything longer cannot match one.
+        let prefix: String = q.chars().take(12).collect();
+        let ids = api_keys::accounts_by_key_prefix(&mut conn, &prefix).await?;
+        let mut found = users::find_many(&mut conn, &ids).await?;
+        found.sort_by(|a, b| a.email.cmp(&b.email));
+        found
+    } else {
+        let mut found =
+            users::search_by_email_prefix(&mut conn, q, PAGE + 1, (page - 1) * PAGE).await?;
+        more = found.len() as i64 > PAGE;
+        found.truncate(PAGE as usize);
+        found
+    };
+    let page_view = SearchPage {
+        layout: layout(&current, "Support"),
+        query: shown_query,
+        searched: !q.is_empty(),
+        full_key_pasted,
+        hits: users_found
+            .into_iter()
+            .map(|u| AccountHit {
+                id: u.id,
+                email: u.email,
+                role: u.role,
+                api_keys_enabled: u.api_keys_enabled,
+            })
+            .collect(),
+        page,
+        more,
+    };
+    render(&page_view, StatusCode::OK)
+}
+
+/// A wallet row.
+pub struct WalletRow {
+    /// Kind label.
+    pub kind: &'static str,
+    /// Short address.
+    pub short: String,
+    /// Full address.
+    pub address: String,
+    /// Linked at.
+    pub linked: String,
+}
+
+/// A key row plus what only staff see.
+pub struct StaffKeyRow {
+    /// What the user sees.
+    pub key: KeyView,
+    /// Revoked at.
+    pub revoked_at: String,
+    /// Revoked by (e-mail or id).
+    pub revoked_by: String,
+}
+
+/// An audit row.
+pub struct TrailRow {
+    /// When.
+    pub when: String,
+    /// Actor e-mail, or "operator"/"system".
+    pub actor: String,
+    /// Action code.
+    pub action: String,
+    /// Key (prefix or name) if any.
+    pub key: String,
+    /// IP.
+    pub ip: String,
+    /// User agent.
+    pub user_agent: String,
+}
+
+#[derive(Template)]
+#[template(path = "support/account.html")]
+struct AccountPage {
+    layout: Layout,
+    account_id: Uuid,
+    email: String,
+    role: String,
+    time_zone: String,
+    api_keys_enabled: bool,
+    reasons: Vec<ReasonView>,
+    active_keys: i64,
+    wallets: Vec<WalletRow>,
+    keys: Vec<StaffKeyRow>,
+    trail: Vec<TrailRow>,
+    trail_page: i64,
+    trail_more: bool,
+    staff_zone: String,
+}
+
+/// Trail page.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct AccountQuery {
+    page: String,
+}
+
+/// `GET /support/accounts/{id}`.
+pub async fn account(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<AccountQuery>,
+    current: web::ReqData<CurrentUser>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = Uuid::parse_str(&path).map_err(|_| AppError::NotFound)?;
+    let trail_page = query.page.parse::<i64>().unwrap_or(1).clamp(1, 10_000);
+    let tz = zone(&current.user.time_zone);
+    let now = Utc::now();
+    let mut conn = state.pool.get().await?;
+    let user = users::find(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    audit::record(
+        &mut conn,
+        NewEvent {
+            account_id: Some(user.id),
+            actor_id: Some(current.user.id),
+            action: "support.viewed",
+            key_id: None,
+            detail: serde_json::json!({ "staff": current.user.email }),
+        },
+        &origin(&req),
+    )
+    .await?;
+    let eligibility =
+        api_keys::eligibility_for_account(&mut conn, user.id, user.api_keys_enabled).await?;
+    let paused = eligibility.keys_paused();
+    let wallet_rows = wallets::list_for_account(&mut conn, user.id).await?;
+    let key_rows = api_keys::list_for_account(&mut conn, user.id, true).await?;
+    let mut events = audit::page_for_account(
+        &mut conn,
+        user.id,
+        TRAIL_PAGE + 1,
+        (trail_page - 1) * TRAIL_PAGE,
+    )
+    .await?;
+    let trail_more = events.len() as i64 > TRAIL_PAGE;
+    events.truncate(TRAIL_PAGE as usize);
+
+    let mut people: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
+    people.extend(key_rows.iter().filter_map(|k| k.revoked_by));
+    people.sort();
+    people.dedup();
+    let emails: HashMap<Uuid, String> = users::find_many(&mut conn, &people)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    let who = |id: Option<Uuid>| match id {
+        Some(id) => emails.get(&id).cloned().unwrap_or_else(|| id.to_string()),
+        None => "operator / system".to_owned(),
+    };
+    let key_label: HashMap<Uuid, String> = key_rows
+        .iter()
+        .map(|k| (k.id, format!("{} ({})", k.name, k.prefix)))
+        .collect();
+
+    let page = AccountPage {
+        layout: layout(&current, &user.email),
+        account_id: user.id,
+        email: user.email.clone(),
+        role: user.role.clone(),
+        time_zone: user.time_zone.clone(),
+        api_keys_enabled: user.api_keys_enabled,
+        reasons: reasons(&eligibility, &state.settings.support_email),
+        active_keys: eligibility.active_keys,
+        wallets: wallet_rows
+            .iter()
+            .map(|w| WalletRow {
+                kind: WalletKind::parse(&w.kind).map_or("Unknown", WalletKind::label),
+                short: short_address(&w.address),
+                address: w.address.clone(),
+                linked: local_date(w.linked_at, tz),
+            })
+            .collect(),
+        keys: key_rows
+            .iter()
+            .map(|k| StaffKeyRow {
+                key: KeyView::new(k, paused, tz, now),
+                revoked_at: k
+                    .revoked_at
+                    .map(|t| local_datetime(t, tz))
+                    .unwrap_or_default(),
+                revoked_by: k.revoked_by.map(|id| who(Some(id))).unwrap_or_default(),
+            })
+            .collect(),
+        trail: events
+            .iter()
+            .map(|e| TrailRow {
+                when: local_datetime(e.created_at, tz),
+                actor: who(e.actor_id),
+                action: e.action.clone(),
+                key: e
+                    .key_id
+                    .map(|k| {
+                        key_label.get(&k).cloned().unwrap_or_else(|| {
+                            e.detail
+                                .get("prefix")
+                                .and_then(|p| p.as_str())
+                                .unwrap_or("deleted key")
+                                .to_owned()
+                        })
+                    })
+                    .unwrap_or_default(),
+                ip: e.ip.clone().unwrap_or_default(),
+                user_agent: crate::domain::key_name::visible(
+                    e.user_agent.as_deref().unwrap_or_default(),
+                ),
+            })
+            .collect(),
+        trail_page,
+        trail_more,
+        staff_zone: tz.name().to_owned(),
+    };
+    render(&page, StatusCode::OK)
+}
