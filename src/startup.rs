@@ -197,7 +197,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(routes::api_keys::actions::delete_page))
                         .route(web::post().to(routes::api_keys::actions::delete)),
                 )
-                .route("/wallets", web::get().to(routes::wallets::page))
+                .service(
+                    web::resource("/wallets")
+                        .route(web::get().to(routes::wallets::page))
+                        .route(web::post().to(routes::wallets::link)),
+                )
+                .route(
+                    "/wallets/challenge",
+                    web::post().to(routes::wallets::challenge),
+                )
+                .service(
+                    web::resource("/wallets/{id}/unlink")
+                        .route(web::get().to(routes::wallets::unlink_page))
+                        .route(web::post().to(routes::wallets::unlink)),
+                )
                 .route("/time-zone", web::post().to(routes::time_zone::set)),
         );
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::wallets;
@@ -52,4 +52,198 @@ pub async fn insert_for_account(
         .returning(Wallet::as_returning())
         .get_result(conn)
         .await
+}
+
+/// A challenge row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::wallet_challenges)]
+pub struct Challenge {
+    /// Id (in the form).
+    pub id: Uuid,
+    /// Owner.
+    pub account_id: Uuid,
+    /// Address being linked.
+    pub address: String,
+    /// Exact text to sign.
+    pub message: String,
+    /// Issued.
+    pub issued_at: DateTime<Utc>,
+    /// Valid until.
+    pub expires_at: DateTime<Utc>,
+    /// Used.
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// Stores a new challenge for the account.
+pub async fn insert_challenge(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    address: &str,
+    message: &str,
+    issued_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<Challenge> {
+    use super::schema::wallet_challenges as wc;
+    diesel::insert_into(wc::table)
+        .values((
+            wc::account_id.eq(account),
+            wc::address.eq(address),
+            wc::message.eq(message),
+            wc::issued_at.eq(issued_at),
+            wc::expires_at.eq(expires_at),
+        ))
+        .returning(Challenge::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// One of the account's challenges (another account's is the same as a missing one).
+pub async fn find_challenge_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<Challenge>> {
+    use super::schema::wallet_challenges as wc;
+    wc::table
+        .filter(wc::account_id.eq(account))
+        .filter(wc::id.eq(id))
+        .select(Challenge::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// What a link attempt did.
+#[derive(Debug)]
+pub enum LinkOutcome {
+    /// Linked.
+    Linked(Wallet),
+    /// The challenge was used meanwhile.
+    ChallengeUsed,
+    /// The address belongs to an account already.
+    AddressTaken,
+}
+
+/// Consumes the challenge and links the wallet, with its audit event, in one transaction.
+pub async fn link_external_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    challenge: Uuid,
+    address: &str,
+    origin: &super::audit::Origin,
+) -> QueryResult<LinkOutcome> {
+    use super::schema::wallet_challenges as wc;
+    let result = conn
+        .transaction(async move |conn| {
+            let used = diesel::update(
+                wc::table
+                    .filter(wc::account_id.eq(account))
+                    .filter(wc::id.eq(challenge))
+                    .filter(wc::used_at.is_null()),
+            )
+            .set(wc::used_at.eq(diesel::dsl::now))
+            .execute(conn)
+            .await?;
+            if used != 1 {
+                return Ok(LinkOutcome::ChallengeUsed);
+            }
+            let taken: Option<Uuid> = wallets::table
+                .filter(wallets::address.eq(address))
+                .select(wallets::id)
+                .first(conn)
+                .await
+                .optional()?;
+            if taken.is_some() {
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+            let w = insert_for_account(conn, account, address, "external").await?;
+            super::audit::record(
+                conn,
+                super::audit::NewEvent {
+                    account_id: Some(account),
+                    actor_id: Some(account),
+                    action: "wallet.linked",
+                    key_id: None,
+                    detail: serde_json::json!({ "address": address, "kind": "external" }),
+                },
+                origin,
+            )
+            .await?;
+            Ok(LinkOutcome::Linked(w))
+        })
+        .await;
+    match result {
+        Err(diesel::result::Error::RollbackTransaction) => Ok(LinkOutcome::AddressTaken),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(LinkOutcome::AddressTaken),
+        other => other,
+    }
+}
+
+/// One of the account's wallets.
+pub async fn find_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<Wallet>> {
+    wallets::table
+        .filter(wallets::account_id.eq(account))
+        .filter(wallets::id.eq(id))
+        .select(Wallet::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Unlinks one of the account's external wallets, with its audit event. Platform wallets
+/// (embedded, custodial) are not the user's to unlink and are never matched.
+pub async fn unlink_external_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+    origin: &super::audit::Origin,
+) -> QueryResult<Option<Wallet>> {
+    conn.transaction(async move |conn| {
+        let removed: Option<Wallet> = diesel::delete(
+            wallets::table
+                .filter(wallets::account_id.eq(account))
+                .filter(wallets::id.eq(id))
+                .filter(wallets::kind.eq("external")),
+        )
+        .returning(Wallet::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        if let Some(w) = &removed {
+            super::audit::record(
+                conn,
+                super::audit::NewEvent {
+                    account_id: Some(account),
+                    actor_id: Some(account),
+                    action: "wallet.unlinked",
+                    key_id: None,
+                    detail: serde_json::json!({ "address": w.address, "kind": w.kind }),
+                },
+                origin,
+            )
+            .await?;
+        }
+        Ok(removed)
+    })
+    .await
+}
+
+/// Whether an address is linked to any account.
+pub async fn address_linked(
+    conn: &mut AsyncPgConnection,
+    address: &str,
+) -> QueryResult<Option<Uuid>> {
+    wallets::table
+        .filter(wallets::address.eq(address))
+        .select(wallets::account_id)
+        .first(conn)
+        .await
+        .optional()
 }

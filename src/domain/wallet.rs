@@ -76,3 +76,150 @@ mod tests {
         assert_eq!(short_address("short"), "short");
     }
 }
+
+/// A Solana address: base58 of a 32-byte ed25519 public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletAddress {
+    text: String,
+    key: [u8; 32],
+}
+
+/// Why a link attempt's signature was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// Not base58, or not 64 bytes.
+    #[error(
+        "The signature isn't a base58 ed25519 signature (88 characters or so). Paste it exactly as your wallet printed it."
+    )]
+    Malformed,
+    /// Well-formed but not made by this address's key over this message.
+    #[error(
+        "That signature doesn't match this wallet and message. Sign the exact message shown, with the wallet you entered."
+    )]
+    Wrong,
+}
+
+impl WalletAddress {
+    /// Parses a base58 address of exactly 32 bytes that is a valid ed25519 point.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let text = raw.trim();
+        let bytes = bs58::decode(text)
+            .into_vec()
+            .map_err(|_| "That isn't a Solana address: use the base58 address your wallet shows")?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "That isn't a Solana address: it should decode to 32 bytes")?;
+        ed25519_dalek::VerifyingKey::from_bytes(&key)
+            .map_err(|_| "That address isn't an ed25519 public key, so it can't sign messages")?;
+        Ok(Self {
+            text: text.to_owned(),
+            key,
+        })
+    }
+
+    /// The base58 text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Checks a base58 signature of `message` by this address's key (strict verification).
+    pub fn verify(&self, message: &[u8], signature_b58: &str) -> Result<(), SignatureError> {
+        let bytes = bs58::decode(signature_b58.trim())
+            .into_vec()
+            .map_err(|_| SignatureError::Malformed)?;
+        let bytes: [u8; 64] = bytes.try_into().map_err(|_| SignatureError::Malformed)?;
+        let sig = ed25519_dalek::Signature::from_bytes(&bytes);
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.key)
+            .map_err(|_| SignatureError::Wrong)?;
+        key.verify_strict(message, &sig)
+            .map_err(|_| SignatureError::Wrong)
+    }
+}
+
+/// The text a wallet signs to link itself, in the spirit of Sign-In With Solana: who asks,
+/// which address, what for, a nonce and a validity window.
+pub fn challenge_message(
+    scheme: &str,
+    domain: &str,
+    address: &WalletAddress,
+    account_email: &str,
+    nonce: &str,
+    issued_at: chrono::DateTime<chrono::Utc>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> String {
+    format!(
+        "{domain} wants you to link your Solana account:\n{address}\n\n\
+         Link this wallet to the Phygitals account {account_email} so it can use API keys. \
+         Signing proves you hold this wallet's key; it sends no transaction and costs nothing.\n\n\
+         URI: {scheme}://{domain}/settings/wallets\nVersion: 1\nNonce: {nonce}\n\
+         Issued At: {}\nExpiration Time: {}",
+        issued_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        address = address.as_str(),
+    )
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use super::*;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    fn keypair() -> (SigningKey, WalletAddress) {
+        let mut seed = [0u8; 32];
+        rand::fill(&mut seed);
+        let sk = SigningKey::from_bytes(&seed);
+        let addr = WalletAddress::parse(&bs58::encode(sk.verifying_key().as_bytes()).into_string())
+            .unwrap();
+        (sk, addr)
+    }
+
+    #[test]
+    fn a_signature_by_the_address_key_verifies() {
+        let (sk, addr) = keypair();
+        let sig = bs58::encode(sk.sign(b"hello").to_bytes()).into_string();
+        assert_eq!(addr.verify(b"hello", &sig), Ok(()));
+        assert_eq!(addr.verify(b"hello!", &sig), Err(SignatureError::Wrong));
+        let (_, other) = keypair();
+        assert_eq!(other.verify(b"hello", &sig), Err(SignatureError::Wrong));
+        assert_eq!(
+            addr.verify(b"hello", "not base58 0OIl"),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            addr.verify(b"hello", "3yZe7d"),
+            Err(SignatureError::Malformed)
+        );
+    }
+
+    #[test]
+    fn malformed_addresses_are_refused() {
+        assert!(WalletAddress::parse("").is_err());
+        assert!(WalletAddress::parse("0OIl").is_err());
+        assert!(WalletAddress::parse("3yZe7d").is_err());
+        assert!(
+            WalletAddress::parse(&"1".repeat(44)).is_err(),
+            "44 zero bytes, not 32"
+        );
+    }
+
+    #[test]
+    fn the_challenge_names_domain_address_nonce_and_times() {
+        let (_, addr) = keypair();
+        let t = chrono::Utc::now();
+        let m = challenge_message(
+            "https",
+            "keys.example",
+            &addr,
+            "ana@example.com",
+            "n0nce",
+            t,
+            t + chrono::Duration::minutes(10),
+        );
+        assert!(m.starts_with("keys.example wants you to link your Solana account:\n"));
+        assert!(
+            m.contains(addr.as_str())
+                && m.contains("Nonce: n0nce")
+                && m.contains("Expiration Time: ")
+        );
+    }
+}

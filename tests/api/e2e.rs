@@ -804,3 +804,145 @@ async fn hostile_names_and_user_agents_render_inert_on_support_pages() {
     assert!(v.is_empty(), "support search: {v:?}");
     b.close().await;
 }
+
+fn ed25519_wallet() -> (ed25519_dalek::SigningKey, String) {
+    let mut seed = [0u8; 32];
+    rand::fill(&mut seed);
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let address = bs58::encode(key.verifying_key().as_bytes()).into_string();
+    (key, address)
+}
+
+async fn start_wallet_link(b: &Client, base: &str, address: &str) {
+    b.goto(&format!("{base}/settings/wallets")).await.unwrap();
+    b.find(Locator::Css("#wallet-address"))
+        .await
+        .unwrap()
+        .send_keys(address)
+        .await
+        .unwrap();
+    b.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css("#challenge-message"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_browser_wallet_signs_the_challenge_through_the_pages_script() {
+    use base64::Engine;
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let user = app
+        .create_user("wallet@example.com", Role::Member, true, &[])
+        .await;
+    browser_login(&b, &base, &user).await;
+    let (key, address) = ed25519_wallet();
+    start_wallet_link(&b, &base, &address).await;
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "challenge page: {v:?}");
+    screenshot(&b, "wallet-challenge").await;
+
+    // An injected provider shaped like window.solana, signing with WebCrypto Ed25519.
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let jwk = serde_json::json!({
+        "kty": "OKP", "crv": "Ed25519",
+        "d": b64.encode(key.to_bytes()),
+        "x": b64.encode(key.verifying_key().as_bytes()),
+    });
+    b.execute(
+        "const jwk = arguments[0], address = arguments[1];
+         window.solana = {
+           publicKey: { toBase58: () => address },
+           connect: async () => ({ publicKey: window.solana.publicKey }),
+           signMessage: async (msg) => {
+             const k = await crypto.subtle.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']);
+             return { signature: new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, k, msg)) };
+           },
+         };",
+        vec![jwk, serde_json::json!(address)],
+    )
+    .await
+    .unwrap();
+    b.find(Locator::Css("[data-sign-with-wallet]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::XPath(
+            "//div[@class='flash'][contains(., 'Linked wallet')]",
+        ))
+        .await
+        .unwrap();
+    b.goto(&format!("{base}/settings/api-keys")).await.unwrap();
+    let text = b
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("You can't create keys yet"), "{text}");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_pasted_signature_links_a_wallet_without_javascript() {
+    use ed25519_dalek::Signer;
+    let Some(b) = browser(false).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let user = app
+        .create_user("paste@example.com", Role::Member, true, &[])
+        .await;
+    browser_login(&b, &base, &user).await;
+    let (key, address) = ed25519_wallet();
+    start_wallet_link(&b, &base, &address).await;
+    let message = b
+        .find(Locator::Css("#challenge-message"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let sig = bs58::encode(key.sign(message.as_bytes()).to_bytes()).into_string();
+    assert!(
+        !b.find(Locator::Css("[data-sign-with-wallet]"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "no wallet button without JS"
+    );
+    b.find(Locator::Css("#signature"))
+        .await
+        .unwrap()
+        .send_keys(&sig)
+        .await
+        .unwrap();
+    b.find(Locator::Css("#link-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::XPath(
+            "//div[@class='flash'][contains(., 'Linked wallet')]",
+        ))
+        .await
+        .unwrap();
+    b.close().await;
+}

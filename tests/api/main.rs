@@ -16,3 +16,4 @@ mod key_api;
 mod lifecycle;
 mod migrations;
 mod support;
+mod wallets;

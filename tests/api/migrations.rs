@@ -8,7 +8,7 @@ async fn every_migration_reverts_and_reapplies() {
     let db = TestDb::new().await; // cloned from the migrated template
     let url = db.url();
     let reverted = keydesk::db::revert_all_migrations(&url).await.unwrap();
-    assert_eq!(reverted, 2);
+    assert_eq!(reverted, 3);
     let mut c = AsyncPgConnection::establish(&url).await.unwrap();
     #[derive(diesel::QueryableByName)]
     struct N {
@@ -23,5 +23,5 @@ async fn every_migration_reverts_and_reapplies() {
     .unwrap();
     assert_eq!(left.n, 0, "down migrations leave no tables behind");
     let applied = keydesk::db::run_migrations(&url).await.unwrap();
-    assert_eq!(applied.len(), 2);
+    assert_eq!(applied.len(), 3);
 }
