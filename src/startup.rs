@@ -65,7 +65,11 @@ impl Application {
             settings.db_pool_size,
             settings.db_timeout,
         )?;
-        let last_used = LastUsedRecorder::start(pool.clone(), settings.last_used_flush);
+        let last_used = LastUsedRecorder::start(
+            pool.clone(),
+            settings.last_used_flush,
+            settings.last_used_enabled,
+        );
         let state = web::Data::new(AppState {
             key_hasher: KeyHasher::new(settings.key_pepper.expose()),
             password_hasher: Hasher::new(2),
@@ -151,6 +155,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(routes::login::login)),
         )
         .route("/logout", web::post().to(routes::login::logout))
+        .route("/api/openapi.json", web::get().to(api::openapi))
         .service(
             web::scope("/api/v1")
                 .route("/me", web::get().to(api::me))

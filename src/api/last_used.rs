@@ -26,15 +26,17 @@ pub struct LastUsedRecorder {
     pending: Arc<Mutex<HashMap<Uuid, DateTime<Utc>>>>,
     wake: Arc<Notify>,
     pool: DbPool,
+    enabled: bool,
 }
 
 impl LastUsedRecorder {
     /// Starts the background flusher on the current tokio runtime.
-    pub fn start(pool: DbPool, every: Duration) -> Self {
+    pub fn start(pool: DbPool, every: Duration, enabled: bool) -> Self {
         let rec = Self {
             pending: Arc::new(Mutex::new(HashMap::new())),
             wake: Arc::new(Notify::new()),
             pool,
+            enabled,
         };
         let bg = rec.clone();
         tokio::spawn(async move {
@@ -51,6 +53,9 @@ impl LastUsedRecorder {
 
     /// Notes that `key` was used now.
     pub fn record(&self, key: Uuid) {
+        if !self.enabled {
+            return;
+        }
         let now = Utc::now();
         let Ok(mut map) = self.pending.lock() else {
             return;

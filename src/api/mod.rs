@@ -3,6 +3,17 @@
 
 pub mod last_used;
 
+/// The OpenAPI document of the key API (kept in sync by `tests/api/key_api.rs`).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(OPENAPI)
+}
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
@@ -194,14 +205,19 @@ pub async fn introspect(
         return Ok(inactive());
     };
     match verify(&state, &key).await {
-        Ok(k) => Ok(HttpResponse::Ok().json(serde_json::json!({
-            "active": true,
-            "scope": k.scopes.join(" "),
-            "sub": k.account_id,
-            "client_id": k.id,
-            "token_type": "api_key",
-            "exp": k.expires_at.map(|e| e.timestamp()),
-        }))),
+        Ok(k) => {
+            let mut body = serde_json::json!({
+                "active": true,
+                "scope": k.scopes.join(" "),
+                "sub": k.account_id,
+                "client_id": k.id,
+                "token_type": "api_key",
+            });
+            if let Some(exp) = k.expires_at {
+                body["exp"] = serde_json::json!(exp.timestamp());
+            }
+            Ok(HttpResponse::Ok().json(body))
+        }
         Err(VerifyError::Refused(_)) => Ok(inactive()),
         Err(VerifyError::Unavailable(e)) => Err(e),
     }

@@ -146,6 +146,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         login_max_failures: 5,
         login_lockout: Duration::from_secs(900),
         last_used_flush: Duration::from_millis(200),
+        last_used_enabled: true,
         log_format: LogFormat::Human,
     }
 }

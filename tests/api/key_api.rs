@@ -343,3 +343,72 @@ async fn last_used_of(
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn the_openapi_document_matches_the_api() {
+    let app = spawn_app().await;
+    let res = app.get("/api/openapi.json").await;
+    assert_eq!(res.status(), 200);
+    let doc: serde_json::Value = res.json().await.unwrap();
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(paths, ["/api/v1/introspect", "/api/v1/me"]);
+    // every error code the server can send is documented, and nothing else
+    let documented: Vec<&str> =
+        doc["components"]["schemas"]["AuthError"]["properties"]["error_code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+    use keydesk::api::AuthFailure::*;
+    let served: Vec<&str> = [
+        Missing,
+        Malformed,
+        Unknown,
+        Revoked,
+        Expired,
+        AccountNotEligible,
+    ]
+    .iter()
+    .map(|f| f.code())
+    .collect();
+    assert_eq!(documented, served);
+    let scopes: Vec<&str> = doc["components"]["schemas"]["Scope"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let ours: Vec<&str> = keydesk::domain::Scope::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(scopes, ours);
+    // a live /me answer has exactly the documented required fields
+    app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("doc").await;
+    let me: serde_json::Value = app
+        .me(Some(&format!("Bearer {secret}")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let schema = &doc["components"]["schemas"]["Me"];
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let required = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&me), required(schema));
+    assert_eq!(keys(&me["key"]), required(&schema["properties"]["key"]));
+}
