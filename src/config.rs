@@ -16,6 +16,7 @@
 //! | `APP_LOGIN_MAX_FAILURES` | `5` | failed logins per e-mail before throttling |
 //! | `APP_LOGIN_LOCKOUT_SECS` | `900` | how long throttling lasts (and the failure window) |
 //! | `APP_LAST_USED_FLUSH_MS` | `5000` | how often buffered "last used" times are written |
+//! | `APP_BODY_DEADLINE_SECS` | `30` | a form body must arrive within this time (else 408) |
 //! | `APP_LAST_USED` | `on` | `off` stops recording "last used" (benchmarks only) |
 //! | `APP_LOG_FORMAT` | `human` | `human` or `json` |
 
@@ -83,6 +84,8 @@ pub struct Settings {
     pub login_lockout: Duration,
     /// Interval of the last-used flush.
     pub last_used_flush: Duration,
+    /// Deadline for reading a form body.
+    pub body_deadline: Duration,
     /// Record last-used at all (off only for benchmarks).
     pub last_used_enabled: bool,
     /// Log format.
@@ -191,6 +194,7 @@ impl Settings {
             login_max_failures: parsed("APP_LOGIN_MAX_FAILURES", 5, 1)? as i32,
             login_lockout: Duration::from_secs(parsed("APP_LOGIN_LOCKOUT_SECS", 900, 1)?),
             last_used_flush: Duration::from_millis(parsed("APP_LAST_USED_FLUSH_MS", 5000, 50)?),
+            body_deadline: Duration::from_secs(parsed("APP_BODY_DEADLINE_SECS", 30, 1)?),
             last_used_enabled: match lookup("APP_LAST_USED").as_deref() {
                 None | Some("on") => true,
                 Some("off") => false,

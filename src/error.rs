@@ -20,6 +20,9 @@ pub enum AppError {
     /// A malformed request.
     #[error("bad request")]
     BadRequest,
+    /// The body did not arrive before the deadline.
+    #[error("request body timed out")]
+    RequestTimeout,
     /// A form posted with the wrong content type.
     #[error("unsupported media type")]
     UnsupportedMediaType,
@@ -74,6 +77,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Csrf | AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

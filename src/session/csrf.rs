@@ -51,11 +51,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             })
             .unwrap_or(false);
         let body = web::Bytes::from_request(&req, payload);
+        let deadline = req
+            .app_data::<web::Data<crate::startup::AppState>>()
+            .map_or(std::time::Duration::from_secs(30), |s| {
+                s.settings.body_deadline
+            });
         Box::pin(async move {
             if !is_form {
                 return Err(AppError::UnsupportedMediaType.into());
             }
-            let body = body.await?;
+            // actix-web has no deadline for reading a body: a client that trickles one byte
+            // at a time would hold the worker's slot forever.
+            let body = tokio::time::timeout(deadline, body)
+                .await
+                .map_err(|_| AppError::RequestTimeout)??;
             let presented = serde_html_form::from_bytes::<TokenField>(&body)
                 .unwrap_or_default()
                 .csrf_token;

@@ -389,3 +389,28 @@ async fn a_database_outage_gives_503_pages_not_500_and_not_login_failures() {
     );
     assert!(res.headers().get("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn a_body_that_never_arrives_gets_408_and_the_server_moves_on() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDb::new().await;
+    let app = spawn_app_with(db, |s| s.body_deadline = std::time::Duration::from_secs(1)).await;
+    app.eligible_user_logged_in().await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /settings/api-keys HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ncsrf_token=",
+        app.cookie().unwrap()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}

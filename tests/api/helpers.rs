@@ -147,6 +147,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         login_lockout: Duration::from_secs(900),
         last_used_flush: Duration::from_millis(200),
         last_used_enabled: true,
+        body_deadline: Duration::from_secs(30),
         log_format: LogFormat::Human,
     }
 }

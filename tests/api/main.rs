@@ -14,6 +14,7 @@ mod foundation;
 mod helpers;
 mod key_api;
 mod lifecycle;
+mod logs;
 mod migrations;
 mod support;
 mod wallets;

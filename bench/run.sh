@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# keydesk load benchmark: release build, a private Postgres, seeded keys, wrk.
+#
+#   bench/run.sh            prints ONE summary line on stdout (details on stderr)
+#
+# Scenarios (wrk -t2 -c32, BENCH_DURATION s each after a BENCH_WARMUP s warm-up, median of
+# BENCH_RUNS runs): valid key, unknown well-formed key, malformed key, valid key with last-used
+# recording off, and the logged-in GET /settings/api-keys page (10 active + 50 revoked keys).
+#
+# Knobs: BENCH_RUNS=3 BENCH_DURATION=15 BENCH_WARMUP=3 BENCH_CONNS=32 BENCH_THREADS=2
+#        BENCH_WORKERS=2 (keydesk HTTP workers) BENCH_POOL=16 BENCH_PORT=18080
+#        BENCH_DATABASE_URL (default: database keydesk_bench in ./dev.sh's private cluster)
+# Compare the line with ../shared/peers/ in the same sitting (see the notes in README.md).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RUNS="${BENCH_RUNS:-3}"
+DUR="${BENCH_DURATION:-15}"
+WARMUP="${BENCH_WARMUP:-3}"
+CONNS="${BENCH_CONNS:-32}"
+THREADS="${BENCH_THREADS:-2}"
+WORKERS="${BENCH_WORKERS:-2}"
+POOL="${BENCH_POOL:-16}"
+PORT="${BENCH_PORT:-18080}"
+STATE="$ROOT/bench/.state"
+mkdir -p "$STATE"
+log() { echo "bench: $*" >&2; }
+
+if ! command -v wrk >/dev/null; then
+  [ "$(id -u)" = 0 ] || { echo "bench: wrk is missing: apt-get install -y wrk" >&2; exit 2; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >&2 || { apt-get update -q >&2; apt-get install -y -q wrk >&2; }
+fi
+
+log "building release"
+cargo build --release --quiet
+BIN="$ROOT/target/release/keydesk"
+
+./dev.sh pg-start >&2
+# shellcheck disable=SC1091
+set -a; . "$ROOT/.data/secrets.env"; set +a
+PSQL=(psql "postgres://keydesk:${PG_PASSWORD}@127.0.0.1:${KEYDESK_PGPORT:-55433}/postgres" -qtA)
+if [ -z "${BENCH_DATABASE_URL:-}" ]; then
+  "${PSQL[@]}" -c "DROP DATABASE IF EXISTS keydesk_bench WITH (FORCE)" >/dev/null
+  "${PSQL[@]}" -c "CREATE DATABASE keydesk_bench" >/dev/null
+  BENCH_DATABASE_URL="postgres://keydesk:${PG_PASSWORD}@127.0.0.1:${KEYDESK_PGPORT:-55433}/keydesk_bench"
+fi
+export APP_DATABASE_URL="$BENCH_DATABASE_URL" APP_LISTEN="127.0.0.1:$PORT" APP_WORKERS="$WORKERS" \
+  APP_DB_POOL_SIZE="$POOL" RUST_LOG="${RUST_LOG:-info}"
+DB=(psql "$BENCH_DATABASE_URL" -qtA)
+
+log "seeding"
+"$BIN" migrate >/dev/null
+"$BIN" demo seed >/dev/null
+"$BIN" user create bench@example.com >/dev/null
+# the page account's generated password, printed once by the CLI
+BENCH_PW=$("$BIN" user create page@example.com | sed -n 's/.*password=//p')
+for who in bench@example.com page@example.com; do
+  "$BIN" api-keys enable "$who" >/dev/null
+done
+"$BIN" wallet bench@example.com 9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin --kind external >/dev/null
+"$BIN" wallet page@example.com 8HoQnePLqPj4M7PUDzfw8e3Ymdwgc7NLGnaTUapubyvu --kind external >/dev/null
+VALID=$("$BIN" key bench@example.com bench-valid)
+GONE=$("$BIN" key bench@example.com bench-deleted)
+"${DB[@]}" -c "DELETE FROM api_keys WHERE prefix = '${GONE:0:12}'" >/dev/null
+UNKNOWN="$GONE"
+MALFORMED="phy_malformed"
+# the page account: 50 keys revoked, then 10 active
+for i in $(seq 1 50); do "$BIN" key page@example.com "old-$i" >/dev/null; done
+"${DB[@]}" -c "UPDATE api_keys SET revoked_at = now() FROM users u WHERE u.id = api_keys.account_id AND u.email = 'page@example.com'" >/dev/null
+for i in $(seq 1 10); do "$BIN" key page@example.com "live-$i" >/dev/null; done
+# about 1,000 other keys, like the peers' table
+"${DB[@]}" -c "INSERT INTO api_keys (account_id, name, prefix, hash, scopes)
+  SELECT u.id, 'filler-' || g, 'phy_' || substr(md5(g::text), 1, 8), decode(md5(random()::text) || md5(random()::text), 'hex'), ARRAY['vm.buy.crypto']
+    FROM users u, generate_series(1, 1000) g WHERE u.email = 'ana@example.com'" >/dev/null
+
+SERVER_PID=""
+start_server() {
+  "$BIN" serve >"$STATE/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "bench: keydesk did not become ready" >&2; tail -5 "$STATE/server.log" >&2; exit 1
+}
+stop_server() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""; }
+trap stop_server EXIT
+
+# ms from wrk's "99%  3.21ms" style
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}'; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+# run NAME URL [HEADER...] -> sets NAME_rps NAME_p99 NAME_non2xx
+scenario() {
+  local name=$1 url=$2; shift 2
+  local hdr=()
+  for h in "$@"; do hdr+=(-H "$h"); done
+  wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
+  local rps=() p99=() bad=0
+  for r in $(seq 1 "$RUNS"); do
+    local out
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency --timeout 5s "${hdr[@]}" "$url")
+    echo "$out" >"$STATE/wrk-$name-$r.txt"
+    rps+=("$(echo "$out" | awk '/Requests\/sec/ {print $2}')")
+    p99+=("$(echo "$out" | awk '$1 == "99%" {print $2}' | to_ms)")
+    bad=$((bad + $(echo "$out" | awk '/Non-2xx or 3xx responses/ {print $5}' | sed 's/^$/0/')))
+    log "$name run $r: rps=${rps[-1]} p99_ms=${p99[-1]}"
+  done
+  printf -v "${name}_rps" '%s' "$(printf '%s\n' "${rps[@]}" | median)"
+  printf -v "${name}_p99" '%s' "$(printf '%s\n' "${p99[@]}" | median)"
+  printf -v "${name}_non2xx" '%s' "$bad"
+}
+
+API="http://127.0.0.1:$PORT/api/v1/me"
+start_server
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VALID" "$API")" = 200 ] || { echo "bench: valid key not accepted" >&2; exit 1; }
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $UNKNOWN" "$API")" = 401 ] || { echo "bench: unknown key not refused" >&2; exit 1; }
+
+# a logged-in session for the page
+JAR="$STATE/login.txt"
+curl -s -D "$JAR.h" -o "$JAR.html" "http://127.0.0.1:$PORT/login"
+COOKIE=$(sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' "$JAR.h" | tail -1)
+CSRF=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$JAR.html" | head -1)
+curl -s -D "$JAR.h2" -o /dev/null -H "Cookie: $COOKIE" --data-urlencode "csrf_token=$CSRF" \
+  --data-urlencode "email=page@example.com" --data-urlencode "password=$BENCH_PW" "http://127.0.0.1:$PORT/login"
+COOKIE=$(sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' "$JAR.h2" | tail -1)
+PAGE="http://127.0.0.1:$PORT/settings/api-keys"
+[ "$(curl -s -o "$STATE/page.html" -w '%{http_code}' -H "Cookie: $COOKIE" "$PAGE")" = 200 ] || { echo "bench: login for the page failed" >&2; exit 1; }
+grep -q "10 of 10" "$STATE/page.html" || { echo "bench: page does not show 10 active keys" >&2; exit 1; }
+
+scenario valid "$API" "Authorization: Bearer $VALID"
+scenario unknown "$API" "Authorization: Bearer $UNKNOWN"
+scenario malformed "$API" "Authorization: Bearer $MALFORMED"
+scenario page "$PAGE" "Cookie: $COOKIE"
+stop_server
+
+APP_LAST_USED=off start_server
+scenario nolastused "$API" "Authorization: Bearer $VALID"
+stop_server
+
+echo "keydesk workers=$WORKERS pool=$POOL flush_ms=5000 conns=$CONNS dur_s=$DUR runs=$RUNS" \
+  "valid_rps=$valid_rps valid_p99_ms=$valid_p99 valid_non2xx=$valid_non2xx" \
+  "unknown_rps=$unknown_rps unknown_p99_ms=$unknown_p99" \
+  "malformed_rps=$malformed_rps malformed_p99_ms=$malformed_p99" \
+  "nolastused_rps=$nolastused_rps nolastused_p99_ms=$nolastused_p99" \
+  "page_rps=$page_rps page_p99_ms=$page_p99 page_non2xx=$page_non2xx"

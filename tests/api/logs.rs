@@ -1,0 +1,231 @@
+//! The real binary's logs carry no secret: run `keydesk serve` as a process with its output
+//! captured, walk the full flow, then search the log for everything secret it handled.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::helpers::*;
+use keydesk::domain::{Role, WalletKind};
+
+#[tokio::test]
+async fn the_full_flow_leaves_no_secret_in_the_logs() {
+    let db = TestDb::new().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let session_key = "ab".repeat(64);
+    let pepper = "cd".repeat(32);
+    let introspection = "introspection-secret-token-0123456789abcdef";
+    let log_path = std::env::temp_dir().join(format!("keydesk-log-{port}.txt"));
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keydesk"))
+        .arg("serve")
+        .env_clear()
+        .env("APP_DATABASE_URL", db.url())
+        .env("APP_SESSION_KEY", &session_key)
+        .env("APP_KEY_PEPPER", &pepper)
+        .env("APP_INTROSPECTION_TOKEN", introspection)
+        .env("APP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("APP_WORKERS", "1")
+        .env("APP_LAST_USED_FLUSH_MS", "100")
+        .env("RUST_LOG", "debug")
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // A TestApp-shaped client against the process (the database is shared with `db`).
+    let mut settings = test_settings(&db.url());
+    settings.introspection_token = keydesk::config::Secret::new(introspection.into());
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .map(|r| r.status() == 200)
+            .unwrap_or(false)
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        ready,
+        "keydesk did not start: {}",
+        std::fs::read_to_string(&log_path).unwrap_or_default()
+    );
+
+    // Users straight into the database (the process migrated it).
+    let helper = spawn_on(
+        TestDb {
+            name: db.name.clone(),
+        },
+        settings,
+    )
+    .await;
+    let user = helper
+        .create_user(
+            "logs@example.com",
+            Role::Member,
+            true,
+            &[(WalletKind::External, &random_address())],
+        )
+        .await;
+    std::mem::forget(helper);
+
+    let mut secrets: Vec<String> = vec![
+        session_key.clone(),
+        pepper.clone(),
+        introspection.to_owned(),
+        user.password.clone(),
+    ];
+    let cookie_of = |res: &reqwest::Response| {
+        res.headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+    };
+    let form = |pairs: &[(&str, &str)]| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    };
+
+    let res = client.get(format!("{base}/login")).send().await.unwrap();
+    let mut cookie = cookie_of(&res).unwrap();
+    let token = csrf_in(&res.text().await.unwrap());
+    secrets.push(token.clone());
+    // a wrong password with CR/LF in it, then the right one
+    let post = |path: &str, body: String, cookie: &str| {
+        client
+            .post(format!("{base}{path}"))
+            .header("cookie", cookie.to_owned())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    post(
+        "/login",
+        form(&[
+            ("csrf_token", &token),
+            ("email", &user.email),
+            ("password", "wrong\r\nINJECTED line"),
+        ]),
+        &cookie,
+    )
+    .await
+    .unwrap();
+    let res = post(
+        "/login",
+        form(&[
+            ("csrf_token", &token),
+            ("email", &user.email),
+            ("password", &user.password),
+        ]),
+        &cookie,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 303);
+    cookie = cookie_of(&res).unwrap();
+    secrets.push(cookie.split_once('=').unwrap().1.to_owned());
+
+    let page = client
+        .get(format!("{base}/settings/api-keys"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_in(&page);
+    let rid = request_id_in(&page);
+    let res = post(
+        "/settings/api-keys",
+        form(&[
+            ("csrf_token", &token),
+            ("request_id", &rid),
+            ("name", "logged"),
+            ("expiration", "30"),
+            ("scopes", "vm.buy.crypto"),
+        ]),
+        &cookie,
+    )
+    .await
+    .unwrap();
+    let key = secret_in(&res.text().await.unwrap());
+    secrets.push(key.clone());
+    let me = client
+        .get(format!("{base}/api/v1/me"))
+        .header("authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    client
+        .post(format!("{base}/api/v1/introspect"))
+        .header("authorization", format!("Bearer {introspection}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("token", &key)]))
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!("{base}/api/v1/me?access_token={key}"))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // graceful stop: SIGTERM, exits in time, flushes last-used
+    let started = std::time::Instant::now();
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not stop within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success() || status.code().is_none(), "{status:?}");
+
+    let mut log = String::new();
+    std::fs::File::open(&log_path)
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    assert!(log.contains("request"), "the access log was written");
+    for s in &secrets {
+        assert!(
+            !log.contains(s.as_str()),
+            "a secret reached the log: {}…",
+            &s[..6.min(s.len())]
+        );
+    }
+    assert!(
+        !log.contains(&key[12..]),
+        "no part of a key beyond its prefix"
+    );
+    assert!(
+        !log.contains("\nINJECTED line"),
+        "CR/LF from input cannot forge a log line"
+    );
+}
