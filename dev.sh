@@ -161,6 +161,8 @@ cmd_test() {
   cargo clippy --all-targets --quiet -- -D warnings
   say "cargo test"
   cargo test --quiet -- --test-threads="${TEST_THREADS:-4}"
+  say "database outage and crash safety (scripts/outage-check.sh)"
+  "$ROOT/scripts/outage-check.sh" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/keydesk"
 }
 
 case "${1:-}" in

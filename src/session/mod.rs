@@ -64,9 +64,13 @@ impl TypedSession {
         self.0.insert(FLASH, message)
     }
 
-    /// Takes the one-time message, if any.
+    /// Takes the one-time message, if any. Only a present message is removed: actix-session
+    /// marks the session changed on any `remove`, and a changed session is written back to the
+    /// database, which would cost a write (and an fsync) on every page view.
     pub fn take_flash(&self) -> Option<String> {
-        self.0.remove_as::<String>(FLASH).and_then(Result::ok)
+        let message = self.0.get::<String>(FLASH).ok().flatten()?;
+        self.0.remove(FLASH);
+        Some(message)
     }
 }
 

@@ -414,3 +414,48 @@ async fn a_body_that_never_arrives_gets_408_and_the_server_moves_on() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
+
+#[tokio::test]
+async fn viewing_a_page_does_not_write_the_session() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use keydesk::db::schema::sessions;
+    let app = spawn_app().await;
+    app.eligible_user_logged_in().await;
+    app.get("/settings/api-keys").await;
+    let mut c = app.conn().await;
+    let before: serde_json::Value = sessions::table
+        .select(sessions::state)
+        .first(&mut c)
+        .await
+        .unwrap();
+    let x1 = xmin(&mut c).await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/settings/api-keys").await.status(), 200);
+    }
+    let x2 = xmin(&mut c).await;
+    assert_eq!(x1, x2, "no row version change");
+    let after: serde_json::Value = sessions::table
+        .select(sessions::state)
+        .first(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[derive(diesel::QueryableByName)]
+struct XminRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    j: String,
+}
+
+async fn xmin(c: &mut diesel_async::AsyncPgConnection) -> Vec<String> {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("SELECT xmin::text AS j FROM sessions ORDER BY id_hash")
+        .load::<XminRow>(c)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.j)
+        .collect()
+}
