@@ -104,7 +104,7 @@ async fn main() {
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::from_env()?;
-    telemetry::init(settings.log_format);
+    let _log_guard = telemetry::init(settings.log_format);
     match cli.command {
         Command::Serve => {
             match db::run_migrations(settings.database_url.expose()).await {
