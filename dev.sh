@@ -155,6 +155,10 @@ cmd_test() {
   if [ -n "${CI:-}" ] || [ -n "${E2E_REQUIRED:-}" ]; then
     [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || apt_install chromium chromium-driver
   fi
+  if [ -d "$ROOT/../shared/advisory-db/crates" ]; then
+    say "RustSec advisories (offline, ../shared/advisory-db)"
+    python3 "$ROOT/scripts/advisories.py" "$ROOT/../shared/advisory-db"
+  fi
   say "cargo fmt --check"
   cargo fmt --all -- --check
   say "cargo clippy"

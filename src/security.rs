@@ -146,11 +146,10 @@ fn error_response(
     }
     let mut headers = old_headers.clone();
     if unavailable && !headers.contains_key(header::RETRY_AFTER) {
-        if let Ok(v) =
-            header::HeaderValue::from_str(&crate::error::RETRY_AFTER_UNAVAILABLE.to_string())
-        {
-            headers.insert(header::RETRY_AFTER, v);
-        }
+        headers.insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(crate::error::RETRY_AFTER_UNAVAILABLE),
+        );
     }
     build_page(status, &headers, id, is_api, csrf, unavailable)
 }

@@ -92,13 +92,13 @@ impl LastUsedRecorder {
                 batch
             }
         };
-        if !failed.is_empty() {
-            if let Ok(mut map) = self.pending.lock() {
-                for (id, t) in failed {
-                    let e = map.entry(id).or_insert(t);
-                    if *e < t {
-                        *e = t;
-                    }
+        if !failed.is_empty()
+            && let Ok(mut map) = self.pending.lock()
+        {
+            for (id, t) in failed {
+                let e = map.entry(id).or_insert(t);
+                if *e < t {
+                    *e = t;
                 }
             }
         }

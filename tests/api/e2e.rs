@@ -86,10 +86,10 @@ async fn browser(javascript: bool) -> Option<Browser> {
             .next()
             .expect("chromedriver exited before announcing its port")
             .unwrap();
-        if let Some(rest) = line.split("on port ").nth(1) {
-            if line.contains("started successfully") {
-                break rest.trim_end_matches('.').parse().unwrap();
-            }
+        if let Some(rest) = line.split("on port ").nth(1)
+            && line.contains("started successfully")
+        {
+            break rest.trim_end_matches('.').parse().unwrap();
         }
     };
     std::thread::spawn(move || for _ in lines {});
