@@ -97,6 +97,18 @@ pub async fn eligibility_for_account(
     account: Uuid,
     api_keys_enabled: bool,
 ) -> QueryResult<Eligibility> {
+    let active_keys = count_active_for_account(conn, account).await?;
+    eligibility_with_count(conn, account, api_keys_enabled, active_keys).await
+}
+
+/// Eligibility when the caller already knows the number of active keys (the keys page has
+/// just listed them).
+pub async fn eligibility_with_count(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    api_keys_enabled: bool,
+    active_keys: i64,
+) -> QueryResult<Eligibility> {
     let rows: Vec<(String, String)> = wallets::table
         .filter(wallets::account_id.eq(account))
         .order((wallets::linked_at.asc(), wallets::id.asc()))
@@ -107,7 +119,6 @@ pub async fn eligibility_for_account(
         .into_iter()
         .filter_map(|(k, a)| WalletKind::parse(&k).map(|k| (k, a)))
         .collect();
-    let active_keys = count_active_for_account(conn, account).await?;
     Ok(Eligibility::evaluate(&Facts {
         api_keys_enabled,
         wallets: &wallets,
@@ -201,26 +212,34 @@ pub async fn name_taken(
 }
 
 /// An account's keys: active first, then newest first. Without `include_inactive`, only keys
-/// that are neither revoked nor expired.
+/// that are neither revoked nor expired. (Two fixed queries rather than a boxed one, so
+/// diesel can keep both prepared.)
 pub async fn list_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     include_inactive: bool,
 ) -> QueryResult<Vec<KeyRow>> {
-    let mut q = api_keys::table
-        .filter(api_keys::account_id.eq(account))
-        .select(KeyRow::as_select())
-        .into_boxed();
-    if !include_inactive {
-        q = q.filter(is_active());
-    }
-    q.order((
+    let order = (
         is_active().desc(),
         api_keys::created_at.desc(),
         api_keys::id.desc(),
-    ))
-    .load(conn)
-    .await
+    );
+    if include_inactive {
+        api_keys::table
+            .filter(api_keys::account_id.eq(account))
+            .select(KeyRow::as_select())
+            .order(order)
+            .load(conn)
+            .await
+    } else {
+        api_keys::table
+            .filter(api_keys::account_id.eq(account))
+            .filter(is_active())
+            .select(KeyRow::as_select())
+            .order(order)
+            .load(conn)
+            .await
+    }
 }
 
 /// One key of the account, or None — for another account's key as for a missing one.

@@ -8,40 +8,37 @@ use super::schema::sessions;
 
 /// Loads a live session's state, and pushes its idle deadline forward when less than
 /// `idle - slack` of it remains, so a busy session costs one write per `slack`, not one per
-/// request. Both happen in one statement.
+/// request. The read is a plain (prepared, cached) query; the write happens only when due.
 pub async fn load_and_touch(
     conn: &mut AsyncPgConnection,
     id_hash: &[u8],
     idle_secs: i64,
     slack_secs: i64,
 ) -> QueryResult<Option<serde_json::Value>> {
-    use diesel::sql_types::{Bytea, Int8, Jsonb};
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Jsonb)]
-        state: serde_json::Value,
+    let now = Utc::now();
+    let row: Option<(serde_json::Value, DateTime<Utc>, DateTime<Utc>)> = sessions::table
+        .filter(sessions::id_hash.eq(id_hash))
+        .filter(sessions::expires_at.gt(now))
+        .filter(sessions::absolute_expires_at.gt(now))
+        .select((
+            sessions::state,
+            sessions::expires_at,
+            sessions::absolute_expires_at,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((state, expires_at, absolute)) = row else {
+        return Ok(None);
+    };
+    let idle = chrono::Duration::seconds(idle_secs);
+    if expires_at < now + idle - chrono::Duration::seconds(slack_secs) {
+        diesel::update(sessions::table.filter(sessions::id_hash.eq(id_hash)))
+            .set(sessions::expires_at.eq((now + idle).min(absolute)))
+            .execute(conn)
+            .await?;
     }
-    let row: Option<Row> = diesel::sql_query(
-        "WITH live AS (
-             SELECT id_hash, state, expires_at FROM sessions
-              WHERE id_hash = $1 AND expires_at > now() AND absolute_expires_at > now()
-         ), touched AS (
-             UPDATE sessions s
-                SET expires_at = LEAST(now() + make_interval(secs => $2), s.absolute_expires_at)
-               FROM live
-              WHERE s.id_hash = live.id_hash
-                AND live.expires_at < now() + make_interval(secs => $2 - $3)
-             RETURNING 1
-         )
-         SELECT state FROM live",
-    )
-    .bind::<Bytea, _>(id_hash)
-    .bind::<Int8, _>(idle_secs)
-    .bind::<Int8, _>(slack_secs)
-    .get_result(conn)
-    .await
-    .optional()?;
-    Ok(row.map(|r| r.state))
+    Ok(Some(state))
 }
 
 /// Stores a new session.

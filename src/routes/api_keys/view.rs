@@ -321,9 +321,14 @@ pub async fn render_page(
     let user = &current.user;
     let tz = zone(&user.time_zone);
     let now = Utc::now();
-    let eligibility: Eligibility =
-        api_keys::eligibility_for_account(conn, user.id, user.api_keys_enabled).await?;
     let rows = api_keys::list_for_account(conn, user.id, state.show_all).await?;
+    // The list holds every active key, so it also gives the count the limit is judged by.
+    let active = rows
+        .iter()
+        .filter(|k| KeyStatus::of(k.revoked_at, k.expires_at, false, now).counts_as_active())
+        .count() as i64;
+    let eligibility: Eligibility =
+        api_keys::eligibility_with_count(conn, user.id, user.api_keys_enabled, active).await?;
     let activity_page = state.activity_page.max(1);
     let mut events = audit::recent_key_and_wallet_events(
         conn,
