@@ -82,6 +82,8 @@ pg_start() {
   ensure_secrets
   local bin; bin="$(pg_bindir)"
   if [ "$(id -u)" = 0 ]; then
+    # root cannot run Postgres; the server runs as the postgres OS user (made if missing)
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
     # the postgres user must be able to reach the data folder
     chmod o+x "$ROOT" 2>/dev/null || true
     chmod 711 "$DATA"

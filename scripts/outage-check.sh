@@ -36,7 +36,10 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$PGDATA"
-[ "$(id -u)" = 0 ] && chown postgres: "$PGDATA"
+if [ "$(id -u)" = 0 ]; then
+  id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+  chown postgres: "$PGDATA"
+fi
 as_pg "$PG_BIN/initdb" -D "$PGDATA" -U keydesk --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\n" "$PORT_PG" "$PGDATA" >>"$PGDATA/postgresql.conf"
 pg_up() { as_pg setsid -w "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/log" -w -t 30 start >/dev/null; }

@@ -18,6 +18,7 @@
 //! | `APP_LAST_USED_FLUSH_MS` | `5000` | how often buffered "last used" times are written |
 //! | `APP_BODY_DEADLINE_SECS` | `30` | a form body must arrive within this time (else 408) |
 //! | `APP_LAST_USED` | `on` | `off` stops recording "last used" (benchmarks only) |
+//! | `APP_METRICS_LISTEN` | unset | address of the Prometheus `/metrics` listener (none when unset) |
 //! | `APP_LOG_FORMAT` | `human` | `human` or `json` |
 
 use std::net::SocketAddr;
@@ -90,6 +91,8 @@ pub struct Settings {
     pub last_used_enabled: bool,
     /// Log format.
     pub log_format: LogFormat,
+    /// Where `/metrics` is served (a separate listener), if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// A variable that is missing or invalid; the message names it and never shows a secret value.
@@ -201,6 +204,16 @@ impl Settings {
                 Some(_) => return Err(err("APP_LAST_USED", "must be on or off")),
             },
             log_format,
+            metrics_listen: match lookup("APP_METRICS_LISTEN") {
+                None => None,
+                Some(v) if v.trim().is_empty() => None,
+                Some(v) => Some(v.trim().parse().map_err(|_| {
+                    err(
+                        "APP_METRICS_LISTEN",
+                        "must be an address like 127.0.0.1:9090",
+                    )
+                })?),
+            },
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod routes;
 pub mod security;
 pub mod session;

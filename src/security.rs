@@ -60,6 +60,14 @@ pub async fn finish(
     let method = req.method().clone();
     let path = req.path().to_owned();
     let is_api = path.starts_with("/api/");
+    let metrics = req
+        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .map(|s| s.metrics.clone());
+    let count = |route: &str, status: u16| {
+        if let Some(m) = &metrics {
+            m.request(route, method.as_str(), status);
+        }
+    };
     let log = |status: u16| {
         tracing::info!(
             request_id = %id,
@@ -83,6 +91,7 @@ pub async fn finish(
         );
         set_security_headers(page.headers_mut());
         log(403);
+        count(req.match_pattern().as_deref().unwrap_or("unmatched"), 403);
         return Ok(req.into_response(page));
     }
 
@@ -101,6 +110,13 @@ pub async fn finish(
             }
             set_security_headers(res.headers_mut());
             log(res.status().as_u16());
+            count(
+                res.request()
+                    .match_pattern()
+                    .as_deref()
+                    .unwrap_or("unmatched"),
+                res.status().as_u16(),
+            );
             Ok(res)
         }
         // An inner middleware failed (e.g. the session store could not reach the database).
@@ -117,6 +133,7 @@ pub async fn finish(
             );
             set_security_headers(page.headers_mut());
             log(page.status().as_u16());
+            count("middleware_error", page.status().as_u16());
             Err(PrebuiltResponse::from(page).into())
         }
     }

@@ -35,6 +35,8 @@ pub struct AppState {
     pub password_hasher: Hasher,
     /// Buffered "last used" times.
     pub last_used: LastUsedRecorder,
+    /// Prometheus counters.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A bound, not yet running, keydesk.
@@ -42,6 +44,8 @@ pub struct Application {
     port: u16,
     server: Server,
     last_used: LastUsedRecorder,
+    metrics_port: Option<u16>,
+    metrics_server: Option<Server>,
 }
 
 impl Application {
@@ -76,7 +80,26 @@ impl Application {
             last_used: last_used.clone(),
             pool: pool.clone(),
             settings: Arc::new(settings.clone()),
+            metrics: Arc::new(crate::metrics::Metrics::default()),
         });
+        let (metrics_port, metrics_server) = match settings.metrics_listen {
+            None => (None, None),
+            Some(addr) => {
+                let l = TcpListener::bind(addr)?;
+                let port = l.local_addr()?.port();
+                let data = state.clone();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(data.clone())
+                        .route("/metrics", web::get().to(crate::metrics::expose))
+                })
+                .workers(1)
+                .disable_signals()
+                .listen(l)?
+                .run();
+                (Some(port), Some(server))
+            }
+        };
         let store = PgSessionStore::new(pool, settings.session_idle, settings.session_absolute);
         let key = Key::try_from(settings.session_key.expose().as_slice())
             .map_err(|e| anyhow::anyhow!("APP_SESSION_KEY: {e}"))?;
@@ -117,6 +140,8 @@ impl Application {
             port,
             server,
             last_used,
+            metrics_port,
+            metrics_server,
         })
     }
 
@@ -130,6 +155,11 @@ impl Application {
         self.last_used.clone()
     }
 
+    /// The metrics listener's port, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
+    }
+
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port
@@ -137,7 +167,15 @@ impl Application {
 
     /// Runs until the server stops (SIGINT/SIGTERM), then flushes buffered last-used times.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|m| {
+            let handle = m.handle();
+            tokio::spawn(m);
+            handle
+        });
         let result = self.server.await;
+        if let Some(h) = metrics {
+            h.stop(true).await;
+        }
         self.last_used.flush_now().await;
         result
     }

@@ -104,6 +104,18 @@ impl LastUsedRecorder {
         }
     }
 
+    /// Seconds since the oldest time still waiting to be written (0 when none wait).
+    pub fn oldest_pending_age_secs(&self) -> f64 {
+        let oldest = self
+            .pending
+            .lock()
+            .ok()
+            .and_then(|m| m.values().min().copied());
+        oldest.map_or(0.0, |t| {
+            (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+        })
+    }
+
     /// Keys waiting to be written (for tests and metrics).
     pub fn pending(&self) -> usize {
         self.pending.lock().map(|m| m.len()).unwrap_or(0)

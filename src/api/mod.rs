@@ -96,6 +96,16 @@ fn bearer_key(req: &HttpRequest) -> Result<PlainKey, AuthFailure> {
 /// Decides about a parsed key with one indexed query: no cache, so a revoke or an expiry
 /// takes effect on the very next request, on every instance.
 pub async fn verify(state: &AppState, key: &PlainKey) -> Result<KeyAuth, VerifyError> {
+    let result = verify_uncounted(state, key).await;
+    match &result {
+        Ok(_) => state.metrics.verification("ok"),
+        Err(VerifyError::Refused(f)) => state.metrics.verification(f.code()),
+        Err(VerifyError::Unavailable(_)) => state.metrics.verification_unavailable(),
+    }
+    result
+}
+
+async fn verify_uncounted(state: &AppState, key: &PlainKey) -> Result<KeyAuth, VerifyError> {
     let hash = state.key_hasher.hash(key);
     let mut conn = state
         .pool
@@ -157,7 +167,10 @@ struct Me {
 pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let key = match bearer_key(&req) {
         Ok(k) => k,
-        Err(f) => return Ok(unauthorized(f)),
+        Err(f) => {
+            state.metrics.verification(f.code());
+            return Ok(unauthorized(f));
+        }
     };
     match verify(&state, &key).await {
         Ok(k) => Ok(HttpResponse::Ok().json(Me {
@@ -202,6 +215,7 @@ pub async fn introspect(
     let form: IntrospectForm = serde_html_form::from_bytes(&body).unwrap_or_default();
     let inactive = || HttpResponse::Ok().json(serde_json::json!({ "active": false }));
     let Ok(key) = PlainKey::parse(form.token.trim()) else {
+        state.metrics.verification(AuthFailure::Malformed.code());
         return Ok(inactive());
     };
     match verify(&state, &key).await {

@@ -459,3 +459,41 @@ async fn xmin(c: &mut diesel_async::AsyncPgConnection) -> Vec<String> {
         .map(|r| r.j)
         .collect()
 }
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let db = TestDb::new().await;
+    let app = spawn_app_with(db, |s| {
+        s.metrics_listen = Some("127.0.0.1:0".parse().unwrap())
+    })
+    .await;
+    app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("metered").await;
+    for _ in 0..3 {
+        app.me(Some(&format!("Bearer {secret}"))).await;
+    }
+    app.me(Some("Bearer phy_nope")).await;
+    app.me(None).await;
+    assert_eq!(
+        app.get("/metrics").await.status(),
+        404,
+        "not on the public port"
+    );
+    let url = app.metrics_url.clone().unwrap();
+    let res = app.client.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    for line in [
+        "keydesk_http_requests_total{route=\"/api/v1/me\",method=\"GET\",status=\"200\"} 3",
+        "keydesk_http_requests_total{route=\"/api/v1/me\",method=\"GET\",status=\"401\"} 2",
+        "keydesk_key_verifications_total{outcome=\"ok\"} 3",
+        "keydesk_key_verifications_total{outcome=\"malformed\"} 1",
+        "keydesk_key_verifications_total{outcome=\"missing\"} 1",
+        "keydesk_db_pool_waiting 0",
+    ] {
+        assert!(text.contains(line), "{line} missing in:\n{text}");
+    }
+    assert!(text.contains("route=\"/settings/api-keys\",method=\"POST\",status=\"200\""));
+    assert!(text.contains("keydesk_last_used_flush_lag_seconds "));
+    assert!(!text.contains(&secret[4..]), "no key material in metrics");
+}

@@ -149,6 +149,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         last_used_enabled: true,
         body_deadline: Duration::from_secs(30),
         log_format: LogFormat::Human,
+        metrics_listen: None,
     }
 }
 
@@ -164,6 +165,8 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     /// Flushes last-used on demand.
     pub last_used: keydesk::api::last_used::LastUsedRecorder,
+    /// `http://127.0.0.1:PORT/metrics` when the metrics listener is on.
+    pub metrics_url: Option<String>,
     /// Dropped last.
     pub db: TestDb,
 }
@@ -208,6 +211,9 @@ pub async fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
     let port = app.port();
     let handle = app.handle();
     let last_used = app.last_used();
+    let metrics_url = app
+        .metrics_port()
+        .map(|p| format!("http://127.0.0.1:{p}/metrics"));
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -220,6 +226,7 @@ pub async fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
         cookie: Mutex::new(None),
         handle,
         last_used,
+        metrics_url,
         db,
     }
 }
