@@ -497,3 +497,27 @@ async fn metrics_are_served_on_their_own_listener_only() {
     assert!(text.contains("keydesk_last_used_flush_lag_seconds "));
     assert!(!text.contains(&secret[4..]), "no key material in metrics");
 }
+
+#[tokio::test]
+async fn oversized_request_heads_get_431_and_the_server_stays_up() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let big_one = format!(
+        "GET /login HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    let many: String = (0..300).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let many = format!("GET /login HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    for req in [big_one, many] {
+        for _ in 0..20 {
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let _ = s.write_all(req.as_bytes()).await;
+            let mut buf = vec![0u8; 256];
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_string();
+            assert!(head.starts_with("HTTP/1.1 431"), "{head}");
+        }
+    }
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}

@@ -1,5 +1,6 @@
 //! The real binary's logs carry no secret: run `keydesk serve` as a process with its output
-//! captured, walk the full flow, then search the log for everything secret it handled.
+//! captured, walk the full flow, then search the log for everything secret it handled. The
+//! same run checks the graceful stop: SIGTERM exits within 10 s and flushes "last used".
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -29,7 +30,8 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
         .env("APP_INTROSPECTION_TOKEN", introspection)
         .env("APP_LISTEN", format!("127.0.0.1:{port}"))
         .env("APP_WORKERS", "1")
-        .env("APP_LAST_USED_FLUSH_MS", "100")
+        // so long that only the flush at shutdown can write "last used"
+        .env("APP_LAST_USED_FLUSH_MS", "600000")
         .env("RUST_LOG", "debug")
         .stdout(log_file.try_clone().unwrap())
         .stderr(log_file)
@@ -205,6 +207,23 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success() || status.code().is_none(), "{status:?}");
+
+    // the graceful stop flushed the buffered "last used" time
+    {
+        use diesel::prelude::*;
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+        use keydesk::db::schema::api_keys;
+        let mut c = diesel_async::AsyncPgConnection::establish(&db.url())
+            .await
+            .unwrap();
+        let used: Option<chrono::DateTime<chrono::Utc>> = api_keys::table
+            .filter(api_keys::prefix.eq(&key[..12]))
+            .select(api_keys::last_used_at)
+            .first(&mut c)
+            .await
+            .unwrap();
+        assert!(used.is_some(), "last used flushed on SIGTERM");
+    }
 
     let mut log = String::new();
     std::fs::File::open(&log_path)
