@@ -24,6 +24,18 @@ pub struct CurrentUser {
     pub csrf: String,
 }
 
+impl CurrentUser {
+    /// The page layout for this user: header e-mail, CSRF token, current navigation entry, and
+    /// the support console link for staff.
+    pub fn layout(&self, title: impl Into<String>, nav: &'static str) -> crate::templates::Layout {
+        let mut layout = crate::templates::Layout::new(title, self.csrf.clone());
+        layout.user_email = Some(self.user.email.clone());
+        layout.nav = nav;
+        layout.is_support = self.role == Role::Support;
+        layout
+    }
+}
+
 /// Middleware: 303 to `/login` unless a live session names an existing account.
 pub async fn require_login(
     req: ServiceRequest,

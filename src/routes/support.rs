@@ -60,11 +60,7 @@ pub struct SearchQuery {
 }
 
 fn layout(current: &CurrentUser, title: &str) -> Layout {
-    let mut layout = Layout::new(title, current.csrf.clone());
-    layout.user_email = Some(current.user.email.clone());
-    layout.nav = "support";
-    layout.is_support = true;
-    layout
+    current.layout(title, "support")
 }
 
 /// `GET /support`.

@@ -64,10 +64,7 @@ struct WalletsPage {
 }
 
 fn layout(current: &CurrentUser, flash: Option<String>) -> Layout {
-    let mut layout = Layout::new("Wallets", current.csrf.clone());
-    layout.user_email = Some(current.user.email.clone());
-    layout.nav = "wallets";
-    layout.is_support = current.role == crate::domain::Role::Support;
+    let mut layout = current.layout("Wallets", "wallets");
     layout.flash = flash;
     layout
 }

@@ -86,9 +86,7 @@ fn action_page(
         Action::Revoke => ("Revoke key", "revoke"),
         Action::Delete => ("Delete key", "delete"),
     };
-    let mut layout = Layout::new(title, current.csrf.clone());
-    layout.user_email = Some(current.user.email.clone());
-    layout.nav = "api-keys";
+    let layout = current.layout(title, "api-keys");
     let (choice, custom) = input.expiration.unwrap_or((
         if key.expires_at.is_none() {
             "never"

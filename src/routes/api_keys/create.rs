@@ -39,9 +39,7 @@ pub async fn new_form(
     let mut conn = state.pool.get().await?;
     let eligibility =
         api_keys::eligibility_for_account(&mut conn, user.id, user.api_keys_enabled).await?;
-    let mut layout = Layout::new("Create API key", current.csrf.clone());
-    layout.user_email = Some(user.email.clone());
-    layout.nav = "api-keys";
+    let layout = current.layout("Create API key", "api-keys");
     let page = NewKeyPage {
         layout,
         reasons: reasons(&eligibility, &state.settings.support_email),

@@ -340,11 +340,8 @@ pub async fn render_page(
     let activity_more = events.len() as i64 > ACTIVITY_PAGE;
     events.truncate(ACTIVITY_PAGE as usize);
     let paused = eligibility.keys_paused();
-    let mut layout = Layout::new("API keys", current.csrf.clone());
-    layout.user_email = Some(user.email.clone());
-    layout.nav = "api-keys";
+    let mut layout = current.layout("API keys", "api-keys");
     layout.flash = state.flash;
-    layout.is_support = current.role == crate::domain::Role::Support;
     let page = KeysPage {
         layout,
         reasons: reasons(&eligibility, support_email),
