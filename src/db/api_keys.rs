@@ -101,9 +101,7 @@ pub async fn eligibility_for_account(
     eligibility_with_count(conn, account, api_keys_enabled, active_keys).await
 }
 
-/// Eligibility when the caller already knows the number of active keys (the keys page has
-/// just listed them).
-pub async fn eligibility_with_count(
+async fn eligibility_with_count(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     api_keys_enabled: bool,
@@ -620,4 +618,60 @@ pub async fn account_by_hash(
         .first(conn)
         .await
         .optional()
+}
+
+/// Everything the keys page lists, fetched in one pipelined round trip: the keys (active first;
+/// only active ones unless `include_inactive`), the wallets' kinds and addresses, and a page
+/// of recent key and wallet events. The three queries are independent, so they are sent
+/// together on the same connection (diesel-async pipelines concurrently polled queries).
+pub async fn keys_page_data(
+    conn: &AsyncPgConnection,
+    account: Uuid,
+    include_inactive: bool,
+    events_limit: i64,
+    events_offset: i64,
+) -> QueryResult<(Vec<KeyRow>, Vec<(String, String)>, Vec<audit::Event>)> {
+    use super::schema::audit_events;
+    let (mut c1, mut c2, mut c3) = (conn, conn, conn);
+    let order = (
+        is_active().desc(),
+        api_keys::created_at.desc(),
+        api_keys::id.desc(),
+    );
+    let keys = async move {
+        if include_inactive {
+            api_keys::table
+                .filter(api_keys::account_id.eq(account))
+                .select(KeyRow::as_select())
+                .order(order)
+                .load(&mut c1)
+                .await
+        } else {
+            api_keys::table
+                .filter(api_keys::account_id.eq(account))
+                .filter(is_active())
+                .select(KeyRow::as_select())
+                .order(order)
+                .load(&mut c1)
+                .await
+        }
+    };
+    let wallets = wallets::table
+        .filter(wallets::account_id.eq(account))
+        .order((wallets::linked_at.asc(), wallets::id.asc()))
+        .select((wallets::kind, wallets::address))
+        .load::<(String, String)>(&mut c2);
+    let events = audit_events::table
+        .filter(audit_events::account_id.eq(account))
+        .filter(
+            audit_events::action
+                .like("key.%")
+                .or(audit_events::action.like("wallet.%")),
+        )
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(events_limit)
+        .offset(events_offset)
+        .select(audit::Event::as_select())
+        .load(&mut c3);
+    tokio::try_join!(keys, wallets, events)
 }

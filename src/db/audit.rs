@@ -80,28 +80,6 @@ pub async fn record(
         .map(|_| ())
 }
 
-/// An account's most recent key and wallet events, newest first, `limit` from `offset`.
-pub async fn recent_key_and_wallet_events(
-    conn: &mut AsyncPgConnection,
-    account: Uuid,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<Vec<Event>> {
-    audit_events::table
-        .filter(audit_events::account_id.eq(account))
-        .filter(
-            audit_events::action
-                .like("key.%")
-                .or(audit_events::action.like("wallet.%")),
-        )
-        .order((audit_events::created_at.desc(), audit_events::id.desc()))
-        .limit(limit)
-        .offset(offset)
-        .select(Event::as_select())
-        .load(conn)
-        .await
-}
-
 /// Every event of an account with a given action (tests and support).
 pub async fn list_for_account_action(
     conn: &mut AsyncPgConnection,

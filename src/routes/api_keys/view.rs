@@ -11,11 +11,10 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::db::api_keys::{self, KeyRow};
-use crate::db::audit;
-use crate::domain::eligibility::{Eligibility, MAX_ACTIVE_KEYS};
+use crate::domain::eligibility::{Eligibility, Facts, MAX_ACTIVE_KEYS};
 use crate::domain::expiration::{DEFAULT_PRESET, PRESETS};
 use crate::domain::time::{local_date, local_datetime, relative, zone};
-use crate::domain::{KeyStatus, PlainKey, Scope};
+use crate::domain::{KeyStatus, PlainKey, Scope, WalletKind};
 use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
 use crate::templates::{Layout, render};
@@ -321,24 +320,31 @@ pub async fn render_page(
     let user = &current.user;
     let tz = zone(&user.time_zone);
     let now = Utc::now();
-    let rows = api_keys::list_for_account(conn, user.id, state.show_all).await?;
-    // The list holds every active key, so it also gives the count the limit is judged by.
-    let active = rows
-        .iter()
-        .filter(|k| KeyStatus::of(k.revoked_at, k.expires_at, false, now).counts_as_active())
-        .count() as i64;
-    let eligibility: Eligibility =
-        api_keys::eligibility_with_count(conn, user.id, user.api_keys_enabled, active).await?;
     let activity_page = state.activity_page.max(1);
-    let mut events = audit::recent_key_and_wallet_events(
+    let (rows, wallet_rows, mut events) = api_keys::keys_page_data(
         conn,
         user.id,
+        state.show_all,
         ACTIVITY_PAGE + 1,
         (activity_page - 1) * ACTIVITY_PAGE,
     )
     .await?;
     let activity_more = events.len() as i64 > ACTIVITY_PAGE;
     events.truncate(ACTIVITY_PAGE as usize);
+    // The list holds every active key, so it also gives the count the limit is judged by.
+    let active = rows
+        .iter()
+        .filter(|k| KeyStatus::of(k.revoked_at, k.expires_at, false, now).counts_as_active())
+        .count() as i64;
+    let wallets: Vec<(WalletKind, String)> = wallet_rows
+        .into_iter()
+        .filter_map(|(k, a)| WalletKind::parse(&k).map(|k| (k, a)))
+        .collect();
+    let eligibility = Eligibility::evaluate(&Facts {
+        api_keys_enabled: user.api_keys_enabled,
+        wallets: &wallets,
+        active_keys: active,
+    });
     let paused = eligibility.keys_paused();
     let mut layout = current.layout("API keys", "api-keys");
     layout.flash = state.flash;
