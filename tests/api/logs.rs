@@ -1,6 +1,7 @@
 //! The real binary's logs carry no secret: run `keydesk serve` as a process with its output
 //! captured, walk the full flow, then search the log for everything secret it handled. The
-//! same run checks the graceful stop: SIGTERM exits within 10 s and flushes "last used".
+//! same run checks the graceful stop (SIGTERM exits within 10 s and flushes "last used") and
+//! that 1,000 oversized forms are refused with 413 without the process growing.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -187,6 +188,27 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
         .send()
         .await
         .unwrap();
+
+    // Oversized forms are refused with 413 and leave no memory behind.
+    let big = form(&[("csrf_token", &token), ("name", &"x".repeat(64 * 1024))]);
+    for _ in 0..50 {
+        let res = post("/settings/api-keys", big.clone(), &cookie)
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413);
+    }
+    let before = rss_kib(child.id());
+    for _ in 0..1000 {
+        let res = post("/settings/api-keys", big.clone(), &cookie)
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413);
+    }
+    let after = rss_kib(child.id());
+    assert!(
+        after < before + 16 * 1024,
+        "RSS grew from {before} KiB to {after} KiB over 1,000 oversized requests"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // graceful stop: SIGTERM, exits in time, flushes last-used
@@ -247,4 +269,14 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
         !log.contains("\nINJECTED line"),
         "CR/LF from input cannot forge a log line"
     );
+}
+
+/// Resident memory of a process, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
 }
