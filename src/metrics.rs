@@ -25,7 +25,7 @@ pub const OUTCOMES: [&str; 7] = [
 /// The counters.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<HashMap<(String, String, u16), u64>>,
+    requests: Mutex<HashMap<(String, actix_web::http::Method, u16), u64>>,
     verifications: [AtomicU64; 7],
     unavailable: AtomicU64,
 }
@@ -33,10 +33,11 @@ pub struct Metrics {
 impl Metrics {
     /// Counts a finished request by route pattern (never the raw path: ids would explode the
     /// label set), method and status.
-    pub fn request(&self, route: &str, method: &str, status: u16) {
+    /// The route arrives owned (actix builds the pattern string anyway), so counting costs no
+    /// further allocation once a (route, method, status) has been seen.
+    pub fn request(&self, route: String, method: &actix_web::http::Method, status: u16) {
         if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route.to_owned(), method.to_owned(), status))
-                .or_insert(0) += 1;
+            *m.entry((route, method.clone(), status)).or_insert(0) += 1;
         }
     }
 
@@ -70,13 +71,13 @@ pub async fn expose(state: web::Data<AppState>) -> HttpResponse {
     out.push_str("# TYPE keydesk_http_requests_total counter\n");
     if let Ok(map) = m.requests.lock() {
         let mut rows: Vec<_> = map.iter().collect();
-        rows.sort();
+        rows.sort_by(|a, b| (&a.0.0, a.0.1.as_str(), a.0.2).cmp(&(&b.0.0, b.0.1.as_str(), b.0.2)));
         for ((route, method, status), n) in rows {
             let _ = writeln!(
                 out,
                 "keydesk_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
                 escape(route),
-                escape(method)
+                escape(method.as_str())
             );
         }
     }

@@ -63,9 +63,13 @@ pub async fn finish(
     let metrics = req
         .app_data::<actix_web::web::Data<crate::startup::AppState>>()
         .map(|s| s.metrics.clone());
-    let count = |route: &str, status: u16| {
+    let count = |route: Option<String>, status: u16| {
         if let Some(m) = &metrics {
-            m.request(route, method.as_str(), status);
+            m.request(
+                route.unwrap_or_else(|| "unmatched".to_owned()),
+                &method,
+                status,
+            );
         }
     };
     let log = |status: u16| {
@@ -91,7 +95,7 @@ pub async fn finish(
         );
         set_security_headers(page.headers_mut());
         log(403);
-        count(req.match_pattern().as_deref().unwrap_or("unmatched"), 403);
+        count(req.match_pattern(), 403);
         return Ok(req.into_response(page));
     }
 
@@ -110,13 +114,7 @@ pub async fn finish(
             }
             set_security_headers(res.headers_mut());
             log(res.status().as_u16());
-            count(
-                res.request()
-                    .match_pattern()
-                    .as_deref()
-                    .unwrap_or("unmatched"),
-                res.status().as_u16(),
-            );
+            count(res.request().match_pattern(), res.status().as_u16());
             Ok(res)
         }
         // An inner middleware failed (e.g. the session store could not reach the database).
@@ -133,7 +131,7 @@ pub async fn finish(
             );
             set_security_headers(page.headers_mut());
             log(page.status().as_u16());
-            count("middleware_error", page.status().as_u16());
+            count(Some("middleware_error".to_owned()), page.status().as_u16());
             Err(PrebuiltResponse::from(page).into())
         }
     }
