@@ -157,6 +157,16 @@ async fn wait_for_path(c: &Client, path: &str) {
     }
 }
 
+/// Waits until nothing matches `css` (e.g. the secret dialog after Done). Uses WebDriver's own
+/// element search, which works with JavaScript off too.
+async fn wait_gone(c: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.find_all(Locator::Css(css)).await.unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "{css} still present");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn browser_login(c: &Client, base: &str, user: &TestUser) {
     c.goto(&format!("{base}/login")).await.unwrap();
     c.find(Locator::Css("#email"))
@@ -347,11 +357,11 @@ async fn create_copy_and_done_leave_only_the_prefix() {
         .click()
         .await
         .unwrap();
+    wait_gone(&b, "#secret-value").await;
     b.wait()
         .for_element(Locator::Css("table.keys"))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let source = b.source().await.unwrap();
     assert!(!source.contains(&secret), "the secret is gone after Done");
     assert!(source.contains(&secret[..12]), "the prefix is listed");
@@ -422,7 +432,8 @@ async fn without_javascript_the_create_flow_works_through_plain_pages() {
         .click()
         .await
         .unwrap();
-    wait_for_path(&b, "/settings/api-keys").await;
+    // the POST response has the same path: wait for the dialog to go, not for the URL
+    wait_gone(&b, "#secret-value").await;
     let source = b.source().await.unwrap();
     assert!(!source.contains(&secret));
     assert!(source.contains("nojs-bot"));
@@ -635,7 +646,11 @@ async fn row_actions_work_without_javascript() {
     browser_login(&b, &base, &user).await;
 
     open_action(&b, "gamma", "name").await;
-    let field = b.find(Locator::Css("#action-name")).await.unwrap();
+    let field = b
+        .wait()
+        .for_element(Locator::Css("#action-name"))
+        .await
+        .unwrap();
     field.clear().await.unwrap();
     field.send_keys("gamma-2").await.unwrap();
     b.find(Locator::Css("main form button[type=submit]"))
@@ -652,7 +667,8 @@ async fn row_actions_work_without_javascript() {
         .unwrap();
 
     open_action(&b, "gamma-2", "expiration").await;
-    b.find(Locator::Css("#action-expiration"))
+    b.wait()
+        .for_element(Locator::Css("#action-expiration"))
         .await
         .unwrap()
         .select_by_value("7")
@@ -672,6 +688,10 @@ async fn row_actions_work_without_javascript() {
         .unwrap();
 
     open_action(&b, "gamma-2", "revoke").await;
+    b.wait()
+        .for_element(Locator::XPath("//h1[starts-with(., 'Revoke')]"))
+        .await
+        .unwrap();
     let text = b
         .find(Locator::Css("main"))
         .await
