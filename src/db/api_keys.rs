@@ -98,30 +98,25 @@ pub async fn eligibility_for_account(
     api_keys_enabled: bool,
 ) -> QueryResult<Eligibility> {
     let active_keys = count_active_for_account(conn, account).await?;
-    eligibility_with_count(conn, account, api_keys_enabled, active_keys).await
-}
-
-async fn eligibility_with_count(
-    conn: &mut AsyncPgConnection,
-    account: Uuid,
-    api_keys_enabled: bool,
-    active_keys: i64,
-) -> QueryResult<Eligibility> {
     let rows: Vec<(String, String)> = wallets::table
         .filter(wallets::account_id.eq(account))
         .order((wallets::linked_at.asc(), wallets::id.asc()))
         .select((wallets::kind, wallets::address))
         .load(conn)
         .await?;
-    let wallets: Vec<(WalletKind, String)> = rows
-        .into_iter()
-        .filter_map(|(k, a)| WalletKind::parse(&k).map(|k| (k, a)))
-        .collect();
+    let wallets = wallet_facts(rows);
     Ok(Eligibility::evaluate(&Facts {
         api_keys_enabled,
         wallets: &wallets,
         active_keys,
     }))
+}
+
+/// Wallet rows (`kind`, `address`) as eligibility facts; an unknown kind never qualifies.
+pub fn wallet_facts(rows: Vec<(String, String)>) -> Vec<(WalletKind, String)> {
+    rows.into_iter()
+        .filter_map(|(k, a)| WalletKind::parse(&k).map(|k| (k, a)))
+        .collect()
 }
 
 /// Creates a key under the account-row lock: eligibility (including the 10-key limit), the
@@ -333,10 +328,10 @@ pub async fn record_last_used(
 /// What a revoke did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RevokeOutcome {
-    /// Revoked now.
-    Revoked,
-    /// It was already revoked: nothing changed.
-    AlreadyRevoked,
+    /// Revoked now (the key's name).
+    Revoked(String),
+    /// It was already revoked: nothing changed (the key's name).
+    AlreadyRevoked(String),
     /// No such key on this account.
     NotFound,
 }
@@ -367,7 +362,7 @@ pub async fn revoke_for_account(
         .optional()?;
         let Some(row) = revoked else {
             return Ok(match find_for_account(conn, account, id).await? {
-                Some(_) => RevokeOutcome::AlreadyRevoked,
+                Some(k) => RevokeOutcome::AlreadyRevoked(k.name),
                 None => RevokeOutcome::NotFound,
             });
         };
@@ -383,7 +378,7 @@ pub async fn revoke_for_account(
             origin,
         )
         .await?;
-        Ok(RevokeOutcome::Revoked)
+        Ok(RevokeOutcome::Revoked(row.name))
     })
     .await
 }

@@ -9,6 +9,7 @@ use crate::db::audit::{self, NewEvent};
 use crate::db::{throttle, users};
 use crate::error::AppError;
 use crate::routes::origin;
+use crate::session::csrf::TokenOnly;
 use crate::session::{CsrfForm, TypedSession};
 use crate::startup::AppState;
 use crate::templates::{Layout, render, see_other};
@@ -154,14 +155,10 @@ fn throttled(
     Ok(res)
 }
 
-/// Logout carries only the CSRF token.
-#[derive(serde::Deserialize, Default)]
-pub struct Empty {}
-
 /// `POST /logout`: deletes the session server-side; a replayed cookie is anonymous.
 pub async fn logout(
     req: HttpRequest,
-    _form: CsrfForm<Empty>,
+    _form: CsrfForm<TokenOnly>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {

@@ -18,6 +18,7 @@ use crate::domain::time::{local_date, local_datetime, zone};
 use crate::domain::wallet::{WalletAddress, challenge_message, short_address};
 use crate::error::AppError;
 use crate::routes::origin;
+use crate::session::csrf::TokenOnly;
 use crate::session::{CsrfForm, TypedSession};
 use crate::startup::AppState;
 use crate::templates::{Layout, render, see_other};
@@ -443,15 +444,11 @@ pub async fn unlink_page(
     render(&page, StatusCode::OK)
 }
 
-/// Unlink carries only the CSRF token.
-#[derive(serde::Deserialize, Default)]
-pub struct Confirm {}
-
 /// `POST /settings/wallets/{id}/unlink`.
 pub async fn unlink(
     req: HttpRequest,
     path: web::Path<String>,
-    _form: CsrfForm<Confirm>,
+    _form: CsrfForm<TokenOnly>,
     current: web::ReqData<CurrentUser>,
     session: TypedSession,
     state: web::Data<AppState>,

@@ -23,6 +23,10 @@ struct TokenField {
     csrf_token: String,
 }
 
+/// A form that carries nothing but the CSRF token (logout, revoke, delete, unlink).
+#[derive(Debug, serde::Deserialize, Default)]
+pub struct TokenOnly {}
+
 /// A URL-encoded form whose `csrf_token` matched the session's token. Handlers that change
 /// state take this instead of `web::Form`, so none can forget the check.
 #[derive(Debug)]

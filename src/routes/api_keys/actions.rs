@@ -16,6 +16,7 @@ use crate::domain::time::{local_datetime, local_input, relative, zone};
 use crate::domain::{Expiration, ExpirationInput, KeyName, KeyStatus};
 use crate::error::AppError;
 use crate::routes::origin;
+use crate::session::csrf::TokenOnly;
 use crate::session::{CsrfForm, TypedSession};
 use crate::startup::AppState;
 use crate::templates::{Layout, render, see_other};
@@ -386,15 +387,11 @@ pub async fn rename(
     }
 }
 
-/// Revoke and delete carry only the CSRF token.
-#[derive(serde::Deserialize, Default)]
-pub struct Confirm {}
-
 /// `POST /settings/api-keys/{id}/revoke`: immediate and permanent; idempotent.
 pub async fn revoke(
     req: HttpRequest,
     path: web::Path<String>,
-    _form: CsrfForm<Confirm>,
+    _form: CsrfForm<TokenOnly>,
     current: web::ReqData<CurrentUser>,
     session: TypedSession,
     state: web::Data<AppState>,
@@ -402,18 +399,13 @@ pub async fn revoke(
     let id = parse_id(&path)?;
     let mut conn = state.pool.get().await?;
     let uid = current.user.id;
-    let outcome = api_keys::revoke_for_account(&mut conn, uid, id, uid, &origin(&req)).await?;
-    let name = api_keys::find_for_account(&mut conn, uid, id)
-        .await?
-        .map(|k| k.name)
-        .unwrap_or_default();
-    match outcome {
-        RevokeOutcome::Revoked => {
+    match api_keys::revoke_for_account(&mut conn, uid, id, uid, &origin(&req)).await? {
+        RevokeOutcome::Revoked(name) => {
             session.set_flash(&format!(
                 "Revoked “{name}”. Apps using it now get 401 errors."
             ))?;
         }
-        RevokeOutcome::AlreadyRevoked => {
+        RevokeOutcome::AlreadyRevoked(name) => {
             session.set_flash(&format!("“{name}” was already revoked; nothing changed."))?;
         }
         RevokeOutcome::NotFound => return Err(AppError::NotFound),
@@ -425,7 +417,7 @@ pub async fn revoke(
 pub async fn delete(
     req: HttpRequest,
     path: web::Path<String>,
-    _form: CsrfForm<Confirm>,
+    _form: CsrfForm<TokenOnly>,
     current: web::ReqData<CurrentUser>,
     session: TypedSession,
     state: web::Data<AppState>,

@@ -14,7 +14,7 @@ use crate::db::api_keys::{self, KeyRow};
 use crate::domain::eligibility::{Eligibility, Facts, MAX_ACTIVE_KEYS};
 use crate::domain::expiration::{DEFAULT_PRESET, PRESETS};
 use crate::domain::time::{local_date, local_datetime, relative, zone};
-use crate::domain::{KeyStatus, PlainKey, Scope, WalletKind};
+use crate::domain::{KeyStatus, PlainKey, Scope};
 use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
 use crate::templates::{Layout, render};
@@ -336,10 +336,7 @@ pub async fn render_page(
         .iter()
         .filter(|k| KeyStatus::of(k.revoked_at, k.expires_at, false, now).counts_as_active())
         .count() as i64;
-    let wallets: Vec<(WalletKind, String)> = wallet_rows
-        .into_iter()
-        .filter_map(|(k, a)| WalletKind::parse(&k).map(|k| (k, a)))
-        .collect();
+    let wallets = api_keys::wallet_facts(wallet_rows);
     let eligibility = Eligibility::evaluate(&Facts {
         api_keys_enabled: user.api_keys_enabled,
         wallets: &wallets,
