@@ -112,6 +112,33 @@ pub async fn eligibility_for_account(
     }))
 }
 
+/// Records an event about `key` on its account: the key's name and prefix, plus `extra`.
+async fn record_key_event(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    action: &str,
+    key: &KeyRow,
+    extra: serde_json::Value,
+    origin: &Origin,
+) -> QueryResult<()> {
+    let mut detail = serde_json::json!({ "name": key.name, "prefix": key.prefix });
+    if let (Some(d), serde_json::Value::Object(e)) = (detail.as_object_mut(), extra) {
+        d.extend(e);
+    }
+    audit::record(
+        conn,
+        NewEvent {
+            account_id: Some(key.account_id),
+            actor_id: Some(actor),
+            action,
+            key_id: Some(key.id),
+            detail,
+        },
+        origin,
+    )
+    .await
+}
+
 /// Wallet rows (`kind`, `address`) as eligibility facts; an unknown kind never qualifies.
 pub fn wallet_facts(rows: Vec<(String, String)>) -> Vec<(WalletKind, String)> {
     rows.into_iter()
@@ -163,20 +190,12 @@ pub async fn create_for_account(
             .returning(KeyRow::as_returning())
             .get_result(conn)
             .await?;
-        audit::record(
+        record_key_event(
             conn,
-            NewEvent {
-                account_id: Some(account),
-                actor_id: Some(account),
-                action: "key.created",
-                key_id: Some(row.id),
-                detail: serde_json::json!({
-                    "name": row.name,
-                    "prefix": row.prefix,
-                    "scopes": row.scopes,
-                    "expires_at": row.expires_at,
-                }),
-            },
+            account,
+            "key.created",
+            &row,
+            serde_json::json!({ "scopes": row.scopes, "expires_at": row.expires_at }),
             origin,
         )
         .await?;
@@ -366,15 +385,12 @@ pub async fn revoke_for_account(
                 None => RevokeOutcome::NotFound,
             });
         };
-        audit::record(
+        record_key_event(
             conn,
-            NewEvent {
-                account_id: Some(account),
-                actor_id: Some(actor),
-                action: "key.revoked",
-                key_id: Some(row.id),
-                detail: serde_json::json!({ "name": row.name, "prefix": row.prefix }),
-            },
+            actor,
+            "key.revoked",
+            &row,
+            serde_json::json!({}),
             origin,
         )
         .await?;
@@ -439,15 +455,12 @@ pub async fn rename_for_account(
             let Some(row) = updated else {
                 return Ok(EditOutcome::Revoked);
             };
-            audit::record(
+            record_key_event(
                 conn,
-                NewEvent {
-                    account_id: Some(account),
-                    actor_id: Some(account),
-                    action: "key.renamed",
-                    key_id: Some(row.id),
-                    detail: serde_json::json!({ "name": row.name, "old_name": before.name, "prefix": row.prefix }),
-                },
+                account,
+                "key.renamed",
+                &row,
+                serde_json::json!({ "old_name": before.name }),
                 origin,
             )
             .await?;
@@ -505,23 +518,7 @@ pub async fn set_expiration_for_account(
         let Some(row) = updated else {
             return Ok(EditOutcome::Revoked);
         };
-        audit::record(
-            conn,
-            NewEvent {
-                account_id: Some(account),
-                actor_id: Some(account),
-                action: "key.expiration_changed",
-                key_id: Some(row.id),
-                detail: serde_json::json!({
-                    "name": row.name,
-                    "prefix": row.prefix,
-                    "old_expires_at": before.expires_at,
-                    "expires_at": row.expires_at,
-                }),
-            },
-            origin,
-        )
-        .await?;
+        record_key_event(conn, account, "key.expiration_changed", &row, serde_json::json!({ "old_expires_at": before.expires_at, "expires_at": row.expires_at }), origin).await?;
         Ok(EditOutcome::Updated(row))
     })
     .await
@@ -566,15 +563,12 @@ pub async fn delete_for_account(
                 None => DeleteOutcome::NotFound,
             });
         };
-        audit::record(
+        record_key_event(
             conn,
-            NewEvent {
-                account_id: Some(account),
-                actor_id: Some(account),
-                action: "key.deleted",
-                key_id: Some(row.id),
-                detail: serde_json::json!({ "name": row.name, "prefix": row.prefix }),
-            },
+            account,
+            "key.deleted",
+            &row,
+            serde_json::json!({}),
             origin,
         )
         .await?;
