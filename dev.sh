@@ -169,6 +169,8 @@ cmd_test() {
   cargo test --quiet -- --test-threads="${TEST_THREADS:-4}"
   say "database outage and crash safety (scripts/outage-check.sh)"
   "$ROOT/scripts/outage-check.sh" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/keydesk"
+  say "API contract: schemathesis against /api/openapi.json (scripts/api-contract.sh)"
+  "$ROOT/scripts/api-contract.sh" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/keydesk"
 }
 
 case "${1:-}" in

@@ -126,11 +126,11 @@ start_server
 # a logged-in session for the page
 JAR="$STATE/login.txt"
 curl -s -D "$JAR.h" -o "$JAR.html" "http://127.0.0.1:$PORT/login"
-COOKIE=$(sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' "$JAR.h" | tail -1)
+COOKIE=$(sed -n 's/^[Ss]et-[Cc]ookie: \(__Host-keydesk-login=[^;]*\).*/\1/p' "$JAR.h")
 CSRF=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$JAR.html" | head -1)
 curl -s -D "$JAR.h2" -o /dev/null -H "Cookie: $COOKIE" --data-urlencode "csrf_token=$CSRF" \
   --data-urlencode "email=page@example.com" --data-urlencode "password=$BENCH_PW" "http://127.0.0.1:$PORT/login"
-COOKIE=$(sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' "$JAR.h2" | tail -1)
+COOKIE=$(sed -n 's/^[Ss]et-[Cc]ookie: \(__Host-keydesk=[^;]*\).*/\1/p' "$JAR.h2")
 PAGE="http://127.0.0.1:$PORT/settings/api-keys"
 [ "$(curl -s -o "$STATE/page.html" -w '%{http_code}' -H "Cookie: $COOKIE" "$PAGE")" = 200 ] || { echo "bench: login for the page failed" >&2; exit 1; }
 grep -q "10 of 10" "$STATE/page.html" || { echo "bench: page does not show 10 active keys" >&2; exit 1; }

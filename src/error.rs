@@ -1,5 +1,5 @@
 //! `AppError`: every way a request can fail, mapped to a truthful status. The body of an error
-//! response is rendered in one place (`security::finish`), with the request's reference id, so
+//! response is rendered in one place (`middleware::finish`), with the request's reference id, so
 //! every error page looks the same and carries the same headers.
 
 use actix_web::http::{StatusCode, header};

@@ -1,18 +1,27 @@
-//! Prometheus metrics, served on a separate listener (`APP_METRICS_LISTEN`) so they are never
-//! reachable through the public port: requests by route and status, key verifications by
-//! outcome, the age of the oldest unflushed "last used" time, and the pool's state.
+//! Prometheus metrics (the `prometheus` crate), served on a separate listener
+//! (`APP_METRICS_LISTEN`) so they are never reachable through the public port: requests and
+//! their latency by route pattern, method and status; key verifications by outcome and their
+//! latency; the age of the oldest unflushed "last used" time; the pool's state.
+//!
+//! Every label set is fixed or comes from configuration, never from the client: the route is
+//! the matched pattern (or `unmatched`), the method one of the standard ones (or `other`), the
+//! status one of the codes keydesk answers with (or `other`). A client sending junk methods or
+//! paths cannot grow the registry.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
+use prometheus::{
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
-use crate::startup::AppState;
+use crate::api::last_used::LastUsedRecorder;
+use crate::db::DbPool;
 
 /// Outcomes of a key verification, in exposition order.
-pub const OUTCOMES: [&str; 7] = [
+pub const OUTCOMES: [&str; 8] = [
     "ok",
     "missing",
     "malformed",
@@ -20,119 +29,266 @@ pub const OUTCOMES: [&str; 7] = [
     "revoked",
     "expired",
     "account_not_eligible",
+    "unavailable",
 ];
 
-/// The counters.
-#[derive(Default)]
+/// Latency buckets in seconds: verification sits in the first few, page renders further up.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// The registry and its metrics (one per application, so tests can run many side by side).
 pub struct Metrics {
-    requests: Mutex<HashMap<(String, actix_web::http::Method, u16), u64>>,
-    verifications: [AtomicU64; 7],
-    unavailable: AtomicU64,
+    registry: Registry,
+    requests: IntCounterVec,
+    request_seconds: HistogramVec,
+    verifications: [IntCounter; OUTCOMES.len()],
+    verification_seconds: Histogram,
+    last_used_lag: Gauge,
+    last_used_pending: IntGauge,
+    pool: IntGaugeVec,
+    pool_waiting: IntGauge,
+}
+
+/// The method label: a standard method, or `other` (actix accepts any token as a method).
+pub fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// The status label: one of the codes keydesk answers with, or `other`.
+pub fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        201 => "201",
+        202 => "202",
+        204 => "204",
+        301 => "301",
+        303 => "303",
+        304 => "304",
+        307 => "307",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        409 => "409",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        429 => "429",
+        431 => "431",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        _ => "other",
+    }
+}
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(
+    r: &Registry,
+    m: prometheus::Result<T>,
+) -> prometheus::Result<T> {
+    let m = m?;
+    r.register(Box::new(m.clone()))?;
+    Ok(m)
 }
 
 impl Metrics {
+    /// A registry with every metric registered (fails only on a programming error: a bad or
+    /// repeated name).
+    pub fn new() -> prometheus::Result<Self> {
+        let r = Registry::new();
+        let requests = register(
+            &r,
+            IntCounterVec::new(
+                Opts::new(
+                    "keydesk_http_requests_total",
+                    "HTTP requests by route pattern, method and status.",
+                ),
+                &["route", "method", "status"],
+            ),
+        )?;
+        let request_seconds = register(
+            &r,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "keydesk_http_request_duration_seconds",
+                    "Time to answer a request, by route pattern.",
+                )
+                .buckets(BUCKETS.to_vec()),
+                &["route"],
+            ),
+        )?;
+        let by_outcome = register(
+            &r,
+            IntCounterVec::new(
+                Opts::new(
+                    "keydesk_key_verifications_total",
+                    "API-key verifications by outcome.",
+                ),
+                &["outcome"],
+            ),
+        )?;
+        let verifications = OUTCOMES.map(|o| by_outcome.with_label_values(&[o]));
+        let verification_seconds = register(
+            &r,
+            Histogram::with_opts(
+                HistogramOpts::new(
+                    "keydesk_key_verification_duration_seconds",
+                    "Time to decide about a presented key (hash, lookup, rules).",
+                )
+                .buckets(BUCKETS.to_vec()),
+            ),
+        )?;
+        let last_used_lag = register(
+            &r,
+            Gauge::new(
+                "keydesk_last_used_flush_lag_seconds",
+                "Age of the oldest last-used time not yet written.",
+            ),
+        )?;
+        let last_used_pending = register(
+            &r,
+            IntGauge::new(
+                "keydesk_last_used_pending",
+                "Keys with a last-used time waiting to be written.",
+            ),
+        )?;
+        let pool = register(
+            &r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "keydesk_db_pool_connections",
+                    "Database connections by state.",
+                ),
+                &["state"],
+            ),
+        )?;
+        let pool_waiting = register(
+            &r,
+            IntGauge::new(
+                "keydesk_db_pool_waiting",
+                "Requests waiting for a database connection.",
+            ),
+        )?;
+        Ok(Self {
+            registry: r,
+            requests,
+            request_seconds,
+            verifications,
+            verification_seconds,
+            last_used_lag,
+            last_used_pending,
+            pool,
+            pool_waiting,
+        })
+    }
+
     /// Counts a finished request by route pattern (never the raw path: ids would explode the
-    /// label set), method and status.
-    /// The route arrives owned (actix builds the pattern string anyway), so counting costs no
-    /// further allocation once a (route, method, status) has been seen.
-    pub fn request(&self, route: String, method: &actix_web::http::Method, status: u16) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route, method.clone(), status)).or_insert(0) += 1;
-        }
+    /// label set), method and status, and observes its latency.
+    pub fn request(&self, route: Option<&str>, method: &Method, status: u16, took: Duration) {
+        let route = route.unwrap_or("unmatched");
+        self.requests
+            .with_label_values(&[route, method_label(method), status_label(status)])
+            .inc();
+        self.request_seconds
+            .with_label_values(&[route])
+            .observe(took.as_secs_f64());
     }
 
     /// Counts a key verification outcome (one of `OUTCOMES`).
     pub fn verification(&self, outcome: &str) {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
-            self.verifications[i].fetch_add(1, Ordering::Relaxed);
+            self.verifications[i].inc();
         }
     }
 
-    /// Counts a verification that could not be decided (database unavailable).
-    pub fn verification_unavailable(&self) {
-        self.unavailable.fetch_add(1, Ordering::Relaxed);
+    /// Observes how long a verification took.
+    pub fn verification_took(&self, took: Duration) {
+        self.verification_seconds.observe(took.as_secs_f64());
     }
-}
 
-fn escape(label: &str) -> String {
-    label
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    /// The text exposition, with the gauges read now.
+    pub fn render(&self, pool: &DbPool, last_used: &LastUsedRecorder) -> String {
+        self.last_used_lag.set(last_used.oldest_pending_age_secs());
+        self.last_used_pending.set(last_used.pending() as i64);
+        let status = pool.status();
+        let size = status.size as i64;
+        let available = status.available as i64;
+        self.pool
+            .with_label_values(&["in_use"])
+            .set(size - available);
+        self.pool.with_label_values(&["idle"]).set(available);
+        self.pool
+            .with_label_values(&["max"])
+            .set(status.max_size as i64);
+        self.pool_waiting.set(status.waiting as i64);
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for the text format.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
 }
 
 /// `GET /metrics` on the metrics listener.
-pub async fn expose(state: web::Data<AppState>) -> HttpResponse {
-    let m = &state.metrics;
-    let mut out = String::new();
-    out.push_str(
-        "# HELP keydesk_http_requests_total HTTP requests by route pattern, method and status.\n",
-    );
-    out.push_str("# TYPE keydesk_http_requests_total counter\n");
-    if let Ok(map) = m.requests.lock() {
-        let mut rows: Vec<_> = map.iter().collect();
-        rows.sort_by(|a, b| (&a.0.0, a.0.1.as_str(), a.0.2).cmp(&(&b.0.0, b.0.1.as_str(), b.0.2)));
-        for ((route, method, status), n) in rows {
-            let _ = writeln!(
-                out,
-                "keydesk_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
-                escape(route),
-                escape(method.as_str())
-            );
-        }
-    }
-    out.push_str("# HELP keydesk_key_verifications_total API-key verifications by outcome.\n");
-    out.push_str("# TYPE keydesk_key_verifications_total counter\n");
-    for (i, o) in OUTCOMES.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "keydesk_key_verifications_total{{outcome=\"{o}\"}} {}",
-            m.verifications[i].load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "keydesk_key_verifications_total{{outcome=\"unavailable\"}} {}",
-        m.unavailable.load(Ordering::Relaxed)
-    );
-    out.push_str("# HELP keydesk_last_used_flush_lag_seconds Age of the oldest last-used time not yet written.\n");
-    out.push_str("# TYPE keydesk_last_used_flush_lag_seconds gauge\n");
-    let _ = writeln!(
-        out,
-        "keydesk_last_used_flush_lag_seconds {:.3}",
-        state.last_used.oldest_pending_age_secs()
-    );
-    out.push_str(
-        "# HELP keydesk_last_used_pending Keys with a last-used time waiting to be written.\n",
-    );
-    out.push_str("# TYPE keydesk_last_used_pending gauge\n");
-    let _ = writeln!(
-        out,
-        "keydesk_last_used_pending {}",
-        state.last_used.pending()
-    );
-    let status = state.pool.status();
-    out.push_str("# HELP keydesk_db_pool_connections Database connections by state.\n");
-    out.push_str("# TYPE keydesk_db_pool_connections gauge\n");
-    let _ = writeln!(
-        out,
-        "keydesk_db_pool_connections{{state=\"in_use\"}} {}",
-        status.size.saturating_sub(status.available)
-    );
-    let _ = writeln!(
-        out,
-        "keydesk_db_pool_connections{{state=\"idle\"}} {}",
-        status.available
-    );
-    let _ = writeln!(
-        out,
-        "keydesk_db_pool_connections{{state=\"max\"}} {}",
-        status.max_size
-    );
-    out.push_str("# HELP keydesk_db_pool_waiting Requests waiting for a database connection.\n");
-    out.push_str("# TYPE keydesk_db_pool_waiting gauge\n");
-    let _ = writeln!(out, "keydesk_db_pool_waiting {}", status.waiting);
+pub async fn expose(
+    metrics: web::Data<Metrics>,
+    pool: web::Data<DbPool>,
+    last_used: web::Data<LastUsedRecorder>,
+) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(out)
+        .body(metrics.render(&pool, &last_used))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_fixed_sets() {
+        let junk = Method::from_bytes(&b"X".repeat(10_000)).unwrap();
+        assert_eq!(method_label(&junk), "other");
+        assert_eq!(method_label(&Method::POST), "POST");
+        assert_eq!(status_label(404), "404");
+        assert_eq!(status_label(599), "other");
+    }
+
+    #[test]
+    fn junk_requests_do_not_grow_the_label_set() {
+        let m = Metrics::new().unwrap();
+        for i in 0..1000 {
+            let method = Method::from_bytes(format!("JUNK{i}").as_bytes()).unwrap();
+            m.request(
+                None,
+                &method,
+                400 + (i % 200) as u16,
+                Duration::from_millis(1),
+            );
+        }
+        let families = m.registry.gather();
+        let requests = families
+            .iter()
+            .find(|f| f.name() == "keydesk_http_requests_total")
+            .unwrap();
+        // one route × one method label × at most the known codes + "other"
+        assert!(
+            requests.get_metric().len() <= 25,
+            "{}",
+            requests.get_metric().len()
+        );
+    }
 }

@@ -14,30 +14,18 @@ use crate::api::last_used::LastUsedRecorder;
 use crate::auth::password::Hasher;
 use crate::auth::require_login;
 use crate::config::Settings;
-use crate::db::{self, DbPool};
+use crate::db;
 use crate::domain::KeyHasher;
+use crate::metrics::Metrics;
+use crate::middleware::{self, Security};
 use crate::session::PgSessionStore;
-use crate::{api, routes, security, templates};
+use crate::session::csrf::AnonymousTokens;
+use crate::state::AppState;
+use crate::{api, routes, templates};
 
 /// Name of the session cookie. The `__Host-` prefix makes browsers insist on `Secure`,
 /// `Path=/` and no `Domain`, so no subdomain can set or shadow it.
 pub const SESSION_COOKIE: &str = "__Host-keydesk";
-
-/// Shared state every handler can reach through `web::Data<AppState>`.
-pub struct AppState {
-    /// Database pool.
-    pub pool: DbPool,
-    /// Validated settings.
-    pub settings: Arc<Settings>,
-    /// HMAC under the pepper, keyed once.
-    pub key_hasher: KeyHasher,
-    /// Bounded argon2.
-    pub password_hasher: Hasher,
-    /// Buffered "last used" times.
-    pub last_used: LastUsedRecorder,
-    /// Prometheus counters.
-    pub metrics: Arc<crate::metrics::Metrics>,
-}
 
 /// A bound, not yet running, keydesk.
 pub struct Application {
@@ -74,23 +62,41 @@ impl Application {
             settings.last_used_flush,
             settings.last_used_enabled,
         );
+        db::prune::start(
+            pool.clone(),
+            settings.prune_interval,
+            settings.login_lockout,
+        );
+        let metrics = Arc::new(Metrics::new()?);
         let state = web::Data::new(AppState {
             key_hasher: KeyHasher::new(settings.key_pepper.expose()),
-            password_hasher: Hasher::new(2),
+            password_hasher: Hasher::new(2, settings.login_queue),
             last_used: last_used.clone(),
             pool: pool.clone(),
             settings: Arc::new(settings.clone()),
-            metrics: Arc::new(crate::metrics::Metrics::default()),
+            metrics: metrics.clone(),
+            anonymous_csrf: AnonymousTokens::new(settings.session_key.expose()),
         });
+        let security = web::Data::new(Security {
+            public_origin: settings.public_url.origin(),
+            hsts: settings.public_url.is_https(),
+        });
+        let metrics = web::Data::from(metrics);
         let (metrics_port, metrics_server) = match settings.metrics_listen {
             None => (None, None),
             Some(addr) => {
                 let l = TcpListener::bind(addr)?;
                 let port = l.local_addr()?.port();
-                let data = state.clone();
+                let (metrics, pool, last_used) = (
+                    metrics.clone(),
+                    web::Data::new(pool.clone()),
+                    web::Data::new(last_used.clone()),
+                );
                 let server = HttpServer::new(move || {
                     App::new()
-                        .app_data(data.clone())
+                        .app_data(metrics.clone())
+                        .app_data(pool.clone())
+                        .app_data(last_used.clone())
                         .route("/metrics", web::get().to(crate::metrics::expose))
                 })
                 .workers(1)
@@ -121,11 +127,13 @@ impl Application {
                 .build();
             App::new()
                 .app_data(state.clone())
+                .app_data(security.clone())
+                .app_data(metrics.clone())
                 .app_data(web::PayloadConfig::new(16 * 1024))
                 .app_data(web::FormConfig::default().limit(16 * 1024))
                 .configure(configure)
                 .wrap(session)
-                .wrap(from_fn(security::finish))
+                .wrap(from_fn(middleware::finish))
         })
         .workers(settings.workers)
         .client_request_timeout(std::time::Duration::from_secs(10))
@@ -196,15 +204,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/openapi.json", web::get().to(api::openapi))
         .service(
             web::scope("/api/v1")
-                .route("/me", web::get().to(api::me))
-                .route("/introspect", web::post().to(api::introspect)),
+                .service(
+                    web::resource("/me")
+                        .route(web::get().to(api::me))
+                        .default_service(web::to(|| async { api::method_not_allowed("GET") })),
+                )
+                .service(
+                    web::resource("/introspect")
+                        .route(web::post().to(api::introspect))
+                        .default_service(web::to(|| async { api::method_not_allowed("POST") })),
+                ),
         )
         .service(
             // require_login runs first (outermost), then require_support.
             web::scope("/support")
                 .wrap(from_fn(crate::auth::support::require_support))
                 .wrap(from_fn(require_login))
-                .route("", web::get().to(routes::support::search))
+                .service(
+                    web::resource("")
+                        .route(web::get().to(routes::support::search))
+                        .route(web::post().to(routes::support::search_form)),
+                )
                 .route("/accounts/{id}", web::get().to(routes::support::account))
                 .default_service(web::to(routes::not_found)),
         )

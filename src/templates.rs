@@ -10,7 +10,7 @@ use askama::Template;
 use crate::error::AppError;
 
 /// Marks a response whose body is already a finished page, so the error renderer in
-/// `security::finish` leaves a deliberate 4xx page (a 422 form, a 409 refusal) alone.
+/// `middleware::finish` leaves a deliberate 4xx page (a 422 form, a 409 refusal) alone.
 #[derive(Debug, Clone, Copy)]
 pub struct Rendered;
 

@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use crate::db::api_keys::{self, KeyAuth};
 use crate::domain::PlainKey;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::Rendered;
 
 /// Why a presented key was refused (the `error_code` of a 401).
@@ -96,12 +96,14 @@ fn bearer_key(req: &HttpRequest) -> Result<PlainKey, AuthFailure> {
 /// Decides about a parsed key with one indexed query: no cache, so a revoke or an expiry
 /// takes effect on the very next request, on every instance.
 pub async fn verify(state: &AppState, key: &PlainKey) -> Result<KeyAuth, VerifyError> {
+    let started = std::time::Instant::now();
     let result = verify_uncounted(state, key).await;
-    match &result {
-        Ok(_) => state.metrics.verification("ok"),
-        Err(VerifyError::Refused(f)) => state.metrics.verification(f.code()),
-        Err(VerifyError::Unavailable(_)) => state.metrics.verification_unavailable(),
-    }
+    state.metrics.verification_took(started.elapsed());
+    state.metrics.verification(match &result {
+        Ok(_) => "ok",
+        Err(VerifyError::Refused(f)) => f.code(),
+        Err(VerifyError::Unavailable(_)) => "unavailable",
+    });
     result
 }
 
@@ -122,7 +124,7 @@ async fn verify_uncounted(state: &AppState, key: &PlainKey) -> Result<KeyAuth, V
     if k.revoked_at.is_some() {
         return Err(VerifyError::Refused(AuthFailure::Revoked));
     }
-    if k.expires_at.is_some_and(|e| e <= Utc::now()) {
+    if k.expired == Some(true) {
         return Err(VerifyError::Refused(AuthFailure::Expired));
     }
     if !(k.api_keys_enabled && k.has_external_wallet) {
@@ -188,18 +190,35 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     }
 }
 
-#[derive(serde::Deserialize, Default)]
-struct IntrospectForm {
-    #[serde(default)]
-    token: String,
+/// `400 invalid_request` (RFC 7662 §2.1: `token` is required).
+fn invalid_request(description: &str) -> HttpResponse {
+    let mut res = HttpResponse::BadRequest().json(serde_json::json!({
+        "error": "invalid_request",
+        "error_description": description,
+    }));
+    res.extensions_mut().insert(Rendered);
+    res
 }
 
-/// `POST /api/v1/introspect` (RFC 7662), for the platform's other services.
+/// `405` with `Allow`, for a method an API route does not declare.
+pub fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut res = HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, allow))
+        .json(serde_json::json!({
+            "error": "method_not_allowed",
+            "message": format!("This endpoint answers {allow} only."),
+        }));
+    res.extensions_mut().insert(Rendered);
+    res
+}
+
+/// `POST /api/v1/introspect` (RFC 7662), for the platform's other services. The caller's token
+/// is checked before the body is read, and the body is read under the form deadline.
 pub async fn introspect(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
+) -> actix_web::Result<HttpResponse> {
     let expected = state.settings.introspection_token.expose().as_bytes();
     let presented = req
         .headers()
@@ -212,9 +231,29 @@ pub async fn introspect(
     if presented.is_empty() || !bool::from(presented.ct_eq(expected)) {
         return Ok(unauthorized(AuthFailure::Unknown));
     }
-    let form: IntrospectForm = serde_html_form::from_bytes(&body).unwrap_or_default();
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Ok(invalid_request(
+            "Send the token as application/x-www-form-urlencoded: token=phy_…",
+        ));
+    }
+    let body = crate::body::read(&req, &mut payload.into_inner()).await?;
+    // `token` must be present (RFC 7662 §2.1); present but empty or not a key is inactive.
+    let Some(token) = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+    else {
+        return Ok(invalid_request("The token parameter is required"));
+    };
     let inactive = || HttpResponse::Ok().json(serde_json::json!({ "active": false }));
-    let Ok(key) = PlainKey::parse(form.token.trim()) else {
+    let Ok(key) = PlainKey::parse(token.trim()) else {
         state.metrics.verification(AuthFailure::Malformed.code());
         return Ok(inactive());
     };
@@ -233,6 +272,6 @@ pub async fn introspect(
             Ok(HttpResponse::Ok().json(body))
         }
         Err(VerifyError::Refused(_)) => Ok(inactive()),
-        Err(VerifyError::Unavailable(e)) => Err(e),
+        Err(VerifyError::Unavailable(e)) => Err(e.into()),
     }
 }

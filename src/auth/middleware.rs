@@ -10,7 +10,7 @@ use crate::db::users::{self, User};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::session::TypedSession;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::see_other;
 
 /// The logged-in account, for handlers.

@@ -1,7 +1,9 @@
 //! Passwords: argon2id with the crate's defaults (m = 19 MiB, t = 2, p = 1), computed on the
 //! blocking pool and never more than a few at once. Unknown e-mails are checked against a
-//! dummy hash so they take as long as wrong passwords.
+//! dummy hash so they take as long as wrong passwords. The queue of checks waiting for a turn
+//! is bounded too: a login flood is answered 503 at once instead of waiting without end.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use argon2::password_hash::SaltString;
@@ -20,19 +22,58 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 #[derive(Clone, Debug)]
 pub struct Hasher {
     permits: Arc<Semaphore>,
+    queued: Arc<AtomicUsize>,
+    max_queued: usize,
+}
+
+/// Every place in the password-check queue is taken: answer 503 and let the client retry.
+#[derive(Debug, thiserror::Error)]
+#[error("too many password checks waiting")]
+pub struct Busy;
+
+/// A place in the queue of password checks, held from the start of a login attempt until its
+/// check has run (released on drop).
+#[derive(Debug)]
+pub struct Place {
+    permits: Arc<Semaphore>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Hasher {
-    /// At most `concurrent` hashes at a time.
-    pub fn new(concurrent: usize) -> Self {
+    /// At most `concurrent` hashes at a time, and at most `max_queued` logins holding a place.
+    pub fn new(concurrent: usize, max_queued: usize) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(concurrent.max(1))),
+            queued: Arc::new(AtomicUsize::new(0)),
+            max_queued: max_queued.max(1),
         }
     }
 
+    /// Takes a place in the queue, or `Busy` when every place is taken. Taken before any other
+    /// work of a login, so a refused attempt costs (and counts) nothing.
+    pub fn place(&self) -> Result<Place, Busy> {
+        let before = self.queued.fetch_add(1, Ordering::AcqRel);
+        let place = Place {
+            permits: self.permits.clone(),
+            queued: self.queued.clone(),
+        };
+        if before >= self.max_queued {
+            return Err(Busy); // `place` drops here and gives the slot back
+        }
+        Ok(place)
+    }
+}
+
+impl Place {
     /// Checks `password` against `stored` (or the dummy hash when the account does not exist).
     pub async fn verify(
-        &self,
+        self,
         password: Secret<String>,
         stored: Option<String>,
     ) -> anyhow::Result<bool> {
@@ -42,7 +83,9 @@ impl Hasher {
         let ok = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc)).await??;
         Ok(ok && known)
     }
+}
 
+impl Hasher {
     /// Hashes a new password.
     pub async fn hash(&self, password: Secret<String>) -> anyhow::Result<String> {
         let _permit = self.permits.acquire().await?;
@@ -84,23 +127,24 @@ mod tests {
 
     #[tokio::test]
     async fn the_right_password_verifies_and_others_do_not() {
-        let h = Hasher::new(2);
+        let h = Hasher::new(2, 8);
         let stored = h.hash(Secret::new("correct horse".into())).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(
-            h.verify(Secret::new("correct horse".into()), Some(stored.clone()))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !h.verify(Secret::new("wrong".into()), Some(stored))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !h.verify(Secret::new("anything".into()), None)
-                .await
-                .unwrap()
-        );
+        let check = |pw: &str, stored: Option<String>| {
+            h.place().unwrap().verify(Secret::new(pw.into()), stored)
+        };
+        assert!(check("correct horse", Some(stored.clone())).await.unwrap());
+        assert!(!check("wrong", Some(stored)).await.unwrap());
+        assert!(!check("anything", None).await.unwrap());
+    }
+
+    #[test]
+    fn the_queue_is_bounded_and_places_come_back() {
+        let h = Hasher::new(1, 2);
+        let a = h.place().unwrap();
+        let _b = h.place().unwrap();
+        assert!(h.place().is_err(), "a third place while two are held");
+        drop(a);
+        assert!(h.place().is_ok(), "a place is free again");
     }
 }

@@ -1,5 +1,6 @@
 //! `require_support`: the staff console is invisible to members (404) and read-only for staff
-//! (403 on any unsafe method). Runs inside `require_login`.
+//! (403 on any unsafe method but the search form, a POST so that a pasted key never travels in
+//! a URL; it changes nothing). Runs inside `require_login`.
 
 use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
@@ -20,7 +21,8 @@ pub async fn require_support(
     if role != Some(Role::Support) {
         return Ok(req.error_response(AppError::NotFound));
     }
-    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+    let search_form = *req.method() == Method::POST && req.path() == "/support";
+    if !matches!(*req.method(), Method::GET | Method::HEAD) && !search_form {
         return Ok(req.error_response(AppError::Forbidden));
     }
     Ok(next.call(req).await?.map_into_boxed_body())

@@ -284,6 +284,9 @@ pub struct KeyAuth {
     pub scopes: Vec<String>,
     /// Expiry.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Past its expiry by the database's clock (`None` for a key that never expires): the
+    /// one clock every instance shares decides, not the instance's own.
+    pub expired: Option<bool>,
     /// Revocation.
     pub revoked_at: Option<DateTime<Utc>>,
     /// Account flag.
@@ -312,6 +315,7 @@ pub async fn find_by_hash(
             api_keys::prefix,
             api_keys::scopes,
             api_keys::expires_at,
+            api_keys::expires_at.le(diesel::dsl::now),
             api_keys::revoked_at,
             users::api_keys_enabled,
             has_external,

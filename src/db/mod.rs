@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod pool;
+pub mod prune;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;
@@ -68,4 +69,15 @@ pub fn is_unavailable(e: &diesel::result::Error) -> bool {
         Error::BrokenTransactionManager => true,
         _ => false,
     }
+}
+
+/// The database's clock: the one clock every instance shares. A request that needs "now" to
+/// set or judge a deadline reads it here once (or compares with `now()` in SQL).
+pub async fn now(
+    conn: &mut AsyncPgConnection,
+) -> diesel::QueryResult<chrono::DateTime<chrono::Utc>> {
+    use diesel_async::RunQueryDsl;
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
+        .get_result(conn)
+        .await
 }

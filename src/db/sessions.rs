@@ -1,85 +1,99 @@
-//! The `sessions` table. Only the SHA-256 of a session id is stored.
+//! The `sessions` table. Only the SHA-256 of a session id is stored. Every deadline is set and
+//! compared with the database's clock (`now()`), so instances with skewed clocks agree.
 
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Bytea, Int8, Jsonb};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::sessions;
 
+#[derive(QueryableByName)]
+struct Loaded {
+    #[diesel(sql_type = Jsonb)]
+    state: serde_json::Value,
+    #[diesel(sql_type = Bool)]
+    touch_due: bool,
+}
+
 /// Loads a live session's state, and pushes its idle deadline forward when less than
 /// `idle - slack` of it remains, so a busy session costs one write per `slack`, not one per
-/// request. The read is a plain (prepared, cached) query; the write happens only when due.
+/// request. The read is one prepared query; the write happens only when due.
 pub async fn load_and_touch(
     conn: &mut AsyncPgConnection,
     id_hash: &[u8],
     idle_secs: i64,
     slack_secs: i64,
 ) -> QueryResult<Option<serde_json::Value>> {
-    let now = Utc::now();
-    let row: Option<(serde_json::Value, DateTime<Utc>, DateTime<Utc>)> = sessions::table
-        .filter(sessions::id_hash.eq(id_hash))
-        .filter(sessions::expires_at.gt(now))
-        .filter(sessions::absolute_expires_at.gt(now))
-        .select((
-            sessions::state,
-            sessions::expires_at,
-            sessions::absolute_expires_at,
-        ))
-        .first(conn)
-        .await
-        .optional()?;
-    let Some((state, expires_at, absolute)) = row else {
+    let row: Option<Loaded> = diesel::sql_query(
+        "SELECT state,
+                expires_at < least(now() + make_interval(secs => $2 - $3), absolute_expires_at)
+                    AS touch_due
+           FROM sessions
+          WHERE id_hash = $1 AND expires_at > now() AND absolute_expires_at > now()",
+    )
+    .bind::<Bytea, _>(id_hash)
+    .bind::<Int8, _>(idle_secs)
+    .bind::<Int8, _>(slack_secs)
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(row) = row else {
         return Ok(None);
     };
-    let idle = chrono::Duration::seconds(idle_secs);
-    if expires_at < now + idle - chrono::Duration::seconds(slack_secs) {
-        diesel::update(sessions::table.filter(sessions::id_hash.eq(id_hash)))
-            .set(sessions::expires_at.eq((now + idle).min(absolute)))
-            .execute(conn)
-            .await?;
+    if row.touch_due {
+        diesel::sql_query(
+            "UPDATE sessions
+                SET expires_at = least(now() + make_interval(secs => $2), absolute_expires_at)
+              WHERE id_hash = $1",
+        )
+        .bind::<Bytea, _>(id_hash)
+        .bind::<Int8, _>(idle_secs)
+        .execute(conn)
+        .await?;
     }
-    Ok(Some(state))
+    Ok(Some(row.state))
 }
 
-/// Stores a new session.
+/// Stores a new session: idle deadline `idle_secs` from now, absolute `absolute_secs`.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     id_hash: &[u8],
     state: serde_json::Value,
-    expires_at: DateTime<Utc>,
-    absolute_expires_at: DateTime<Utc>,
+    idle_secs: i64,
+    absolute_secs: i64,
 ) -> QueryResult<()> {
-    diesel::insert_into(sessions::table)
-        .values((
-            sessions::id_hash.eq(id_hash),
-            sessions::state.eq(state),
-            sessions::expires_at.eq(expires_at),
-            sessions::absolute_expires_at.eq(absolute_expires_at),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    diesel::sql_query(
+        "INSERT INTO sessions (id_hash, state, expires_at, absolute_expires_at)
+         VALUES ($1, $2, now() + make_interval(secs => least($3, $4)),
+                 now() + make_interval(secs => $4))",
+    )
+    .bind::<Bytea, _>(id_hash)
+    .bind::<Jsonb, _>(state)
+    .bind::<Int8, _>(idle_secs)
+    .bind::<Int8, _>(absolute_secs)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
-/// Replaces a live session's state and extends its idle deadline (never past the absolute one).
-/// Returns false when the session no longer exists.
+/// Replaces a live session's state and extends its idle deadline (never past the absolute
+/// one). Returns false when the session is gone: logged out, or past either deadline. A gone
+/// session is never brought back.
 pub async fn update_state(
     conn: &mut AsyncPgConnection,
     id_hash: &[u8],
     state: serde_json::Value,
-    expires_at: DateTime<Utc>,
+    idle_secs: i64,
 ) -> QueryResult<bool> {
-    let n = diesel::update(
-        sessions::table
-            .filter(sessions::id_hash.eq(id_hash))
-            .filter(sessions::absolute_expires_at.gt(diesel::dsl::now)),
+    let n = diesel::sql_query(
+        "UPDATE sessions
+            SET state = $2,
+                expires_at = least(now() + make_interval(secs => $3), absolute_expires_at)
+          WHERE id_hash = $1 AND expires_at > now() AND absolute_expires_at > now()",
     )
-    .set((
-        sessions::state.eq(state),
-        sessions::expires_at.eq(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("LEAST(")
-            .bind::<diesel::sql_types::Timestamptz, _>(expires_at)
-            .sql(", absolute_expires_at)")),
-    ))
+    .bind::<Bytea, _>(id_hash)
+    .bind::<Jsonb, _>(state)
+    .bind::<Int8, _>(idle_secs)
     .execute(conn)
     .await?;
     Ok(n == 1)
@@ -92,15 +106,15 @@ pub async fn delete(conn: &mut AsyncPgConnection, id_hash: &[u8]) -> QueryResult
         .await
 }
 
-/// Removes expired sessions; returns how many.
-pub async fn delete_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
-    diesel::delete(
-        sessions::table.filter(
-            sessions::expires_at
-                .le(diesel::dsl::now)
-                .or(sessions::absolute_expires_at.le(diesel::dsl::now)),
-        ),
+/// Deletes up to `batch` sessions past their idle deadline (which never lies past the absolute
+/// one); returns how many. Used by the pruning task.
+pub async fn delete_expired(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM sessions WHERE id_hash IN (
+             SELECT id_hash FROM sessions WHERE expires_at <= now()
+              LIMIT $1 FOR UPDATE SKIP LOCKED)",
     )
+    .bind::<Int8, _>(batch)
     .execute(conn)
     .await
 }

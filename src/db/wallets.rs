@@ -97,17 +97,18 @@ pub async fn insert_challenge(
         .await
 }
 
-/// One of the account's challenges (another account's is the same as a missing one).
+/// One of the account's challenges (another account's is the same as a missing one), and
+/// whether it has expired by the database's clock.
 pub async fn find_challenge_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     id: Uuid,
-) -> QueryResult<Option<Challenge>> {
+) -> QueryResult<Option<(Challenge, bool)>> {
     use super::schema::wallet_challenges as wc;
     wc::table
         .filter(wc::account_id.eq(account))
         .filter(wc::id.eq(id))
-        .select(Challenge::as_select())
+        .select((Challenge::as_select(), wc::expires_at.le(diesel::dsl::now)))
         .first(conn)
         .await
         .optional()
@@ -118,7 +119,7 @@ pub async fn find_challenge_for_account(
 pub enum LinkOutcome {
     /// Linked.
     Linked(Wallet),
-    /// The challenge was used meanwhile.
+    /// The challenge was used (or expired) meanwhile.
     ChallengeUsed,
     /// The address belongs to an account already.
     AddressTaken,
@@ -139,7 +140,8 @@ pub async fn link_external_for_account(
                 wc::table
                     .filter(wc::account_id.eq(account))
                     .filter(wc::id.eq(challenge))
-                    .filter(wc::used_at.is_null()),
+                    .filter(wc::used_at.is_null())
+                    .filter(wc::expires_at.gt(diesel::dsl::now)),
             )
             .set(wc::used_at.eq(diesel::dsl::now))
             .execute(conn)

@@ -5,6 +5,7 @@ pub mod expiration;
 pub mod key;
 pub mod key_name;
 pub mod key_status;
+pub mod limits;
 pub mod role;
 pub mod scope;
 pub mod time;

@@ -1,9 +1,13 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers too).
+//! `/healthz` (the process answers) and `/readyz` (the database answers and holds this
+//! build's schema: an instance that started before its database is not ready until the
+//! migrations it retries in the background have run).
+
+use std::sync::LazyLock;
 
 use actix_web::{HttpResponse, web};
 use diesel_async::RunQueryDsl;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Always 200 while the process runs.
 pub async fn healthz() -> HttpResponse {
@@ -12,13 +16,26 @@ pub async fn healthz() -> HttpResponse {
         .body("ok\n")
 }
 
-/// 200 when a `SELECT 1` succeeds, else 503 with `Retry-After`.
+/// The version of the newest migration compiled in (`2026-12-02-000004` style, digits only
+/// as diesel records it).
+static LATEST_MIGRATION: LazyLock<String> = LazyLock::new(|| {
+    use diesel::migration::MigrationSource;
+    MigrationSource::<diesel::pg::Pg>::migrations(&crate::db::MIGRATIONS)
+        .ok()
+        .and_then(|ms| ms.iter().map(|m| m.name().version().to_string()).max())
+        .unwrap_or_default()
+});
+
+/// 200 when the newest migration is recorded as applied, else 503 with `Retry-After`.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let ok = match state.pool.get().await {
-        Ok(mut conn) => diesel::sql_query("SELECT 1")
-            .execute(&mut conn)
-            .await
-            .is_ok(),
+        Ok(mut conn) => {
+            diesel::sql_query("SELECT 1 FROM __diesel_schema_migrations WHERE version = $1")
+                .bind::<diesel::sql_types::Text, _>(LATEST_MIGRATION.as_str())
+                .execute(&mut conn)
+                .await
+                .is_ok_and(|n| n == 1)
+        }
         Err(_) => false,
     };
     if ok {

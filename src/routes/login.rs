@@ -1,17 +1,26 @@
 //! `GET/POST /login`, `POST /logout`.
+//!
+//! A login attempt goes through, in order: the length bounds (no query for an over-long
+//! field), the per-client-IP and per-e-mail throttles (each counts the attempt *before* the
+//! password is checked, so parallel guesses cannot outrun them), a place in the bounded
+//! password-check queue (503 when full, and the attempt is given back), the argon2 check, and
+//! the audit event.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::client_ip::client_ip;
 use crate::config::Secret;
 use crate::db::audit::{self, NewEvent};
-use crate::db::{throttle, users};
+use crate::db::throttle::{self, Admission};
+use crate::db::users;
+use crate::domain::limits;
 use crate::error::AppError;
 use crate::routes::origin;
-use crate::session::csrf::TokenOnly;
+use crate::session::csrf::{TokenOnly, login_cookie_removal, public_form_token};
 use crate::session::{CsrfForm, TypedSession};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Layout, render, see_other};
 
 /// The login page.
@@ -23,17 +32,34 @@ struct LoginPage {
     error: Option<String>,
 }
 
-/// `GET /login`.
-pub async fn login_form(session: TypedSession) -> Result<HttpResponse, AppError> {
+/// Renders the login form (with the signed anonymous token, and its cookie when new).
+fn login_page(
+    req: &HttpRequest,
+    session: &TypedSession,
+    email: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (token, cookie) = public_form_token(req, session);
+    let page = LoginPage {
+        layout: Layout::new("Sign in", token),
+        email,
+        error,
+    };
+    let mut res = render(&page, status)?;
+    if let Some(c) = cookie {
+        res.add_cookie(&c)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("login cookie: {e}")))?;
+    }
+    Ok(res)
+}
+
+/// `GET /login`. An anonymous view writes nothing to the database.
+pub async fn login_form(req: HttpRequest, session: TypedSession) -> Result<HttpResponse, AppError> {
     if session.user_id().is_some() {
         return Ok(see_other("/settings/api-keys"));
     }
-    let page = LoginPage {
-        layout: Layout::new("Sign in", session.csrf_token()?),
-        email: String::new(),
-        error: None,
-    };
-    render(&page, StatusCode::OK)
+    login_page(&req, &session, String::new(), None, StatusCode::OK)
 }
 
 /// The login form.
@@ -47,7 +73,7 @@ pub struct LoginForm {
 const GENERIC_FAILURE: &str = "That e-mail and password don't match an account.";
 
 /// `POST /login`: the same answer, status and timing for an unknown e-mail and a wrong
-/// password; throttled per e-mail after repeated failures; every attempt audited.
+/// password; throttled per client IP and per e-mail; every checked attempt audited.
 pub async fn login(
     req: HttpRequest,
     form: CsrfForm<LoginForm>,
@@ -56,38 +82,63 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let LoginForm { email, password } = form.into_inner();
     let email = email.trim().to_owned();
+    if let Err(e) = limits::check(&[
+        ("E-mail", &email, limits::EMAIL),
+        ("Password", &password, limits::PASSWORD),
+    ]) {
+        let shown = email.chars().take(limits::EMAIL).collect();
+        return login_page(
+            &req,
+            &session,
+            shown,
+            Some(e),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
     let email_lower = email.to_lowercase();
     let password = Secret::new(password);
     let origin = origin(&req);
     let settings = &state.settings;
-    let lockout = settings.login_lockout.as_secs() as i64;
+    let window = settings.login_lockout.as_secs() as i64;
+    let ip = client_ip(&req, &settings.trusted_proxies)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
 
     let mut conn = state.pool.get().await?;
-    if let Some(until) = throttle::locked_until(&mut conn, &email_lower).await? {
-        return throttled(&session, &email, until);
+    if let Admission::Refused { retry_after } =
+        throttle::admit_ip(&mut conn, &ip, settings.login_max_failures_per_ip, window).await?
+    {
+        let msg = "Too many failed sign-ins from your network.";
+        return throttled(&req, &session, &email, msg, retry_after);
     }
-    let found = if email.len() <= 254 {
-        users::find_with_hash_by_email(&mut conn, &email).await?
-    } else {
-        None
+    if let Admission::Refused { retry_after } =
+        throttle::admit_email(&mut conn, &email_lower, settings.login_max_failures, window).await?
+    {
+        let msg = "Too many failed attempts for this e-mail.";
+        return throttled(&req, &session, &email, msg, retry_after);
+    }
+    // Counted, so a place in the password-check queue: when every place is taken, the
+    // attempt is given back and the client told to retry (503), never left waiting.
+    let place = match state.password_hasher.place() {
+        Ok(p) => p,
+        Err(busy) => {
+            throttle::give_back(&mut conn, &email_lower, &ip).await?;
+            return Err(AppError::Unavailable(busy.to_string()));
+        }
     };
+    let found = users::find_with_hash_by_email(&mut conn, &email).await?;
     drop(conn);
     let (user, stored) = match found {
         Some((u, h)) => (Some(u), Some(h)),
         None => (None, None),
     };
-    let ok = state.password_hasher.verify(password, stored).await?;
+    let ok = place.verify(password, stored).await?;
 
     let mut conn = state.pool.get().await?;
     let account_id = user.as_ref().map(|u| u.id);
     if !ok {
-        let locked = throttle::record_failure(
-            &mut conn,
-            &email_lower,
-            settings.login_max_failures,
-            lockout,
-        )
-        .await?;
+        let locked =
+            throttle::failed_email(&mut conn, &email_lower, settings.login_max_failures, window)
+                .await?;
         audit::record(
             &mut conn,
             NewEvent {
@@ -95,20 +146,17 @@ pub async fn login(
                 actor_id: account_id,
                 action: "login.failed",
                 key_id: None,
-                detail: serde_json::json!({ "email": email.chars().take(254).collect::<String>() }),
+                detail: serde_json::json!({ "email": email }),
             },
             &origin,
         )
         .await?;
-        if let Some(until) = locked {
-            return throttled(&session, &email, until);
+        if let Some(secs) = locked {
+            let msg = "Too many failed attempts for this e-mail.";
+            return throttled(&req, &session, &email, msg, secs);
         }
-        let page = LoginPage {
-            layout: Layout::new("Sign in", session.csrf_token()?),
-            email,
-            error: Some(GENERIC_FAILURE.into()),
-        };
-        return render(&page, StatusCode::UNAUTHORIZED);
+        let error = Some(GENERIC_FAILURE.into());
+        return login_page(&req, &session, email, error, StatusCode::UNAUTHORIZED);
     }
     let Some(user) = user else {
         return Err(AppError::Internal(anyhow::anyhow!(
@@ -116,6 +164,7 @@ pub async fn login(
         )));
     };
     throttle::clear(&mut conn, &email_lower).await?;
+    throttle::give_back_ip(&mut conn, &ip).await?;
     audit::record(
         &mut conn,
         NewEvent {
@@ -129,28 +178,34 @@ pub async fn login(
     )
     .await?;
     session.log_in(user.id)?;
-    Ok(see_other("/settings/api-keys"))
+    let mut res = see_other("/settings/api-keys");
+    res.add_removal_cookie(&login_cookie_removal())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("login cookie: {e}")))?;
+    Ok(res)
 }
 
 fn throttled(
+    req: &HttpRequest,
     session: &TypedSession,
     email: &str,
-    until: chrono::DateTime<chrono::Utc>,
+    why: &str,
+    retry_after: u64,
 ) -> Result<HttpResponse, AppError> {
-    let secs = (until - chrono::Utc::now()).num_seconds().max(1) as u64;
-    let minutes = secs.div_ceil(60);
-    let page = LoginPage {
-        layout: Layout::new("Sign in", session.csrf_token()?),
-        email: email.to_owned(),
-        error: Some(format!(
-            "Too many failed attempts for this e-mail. Try again in {minutes} minute{}.",
-            if minutes == 1 { "" } else { "s" }
-        )),
-    };
-    let mut res = render(&page, StatusCode::TOO_MANY_REQUESTS)?;
+    let minutes = retry_after.div_ceil(60);
+    let error = format!(
+        "{why} Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    );
+    let mut res = login_page(
+        req,
+        session,
+        email.to_owned(),
+        Some(error),
+        StatusCode::TOO_MANY_REQUESTS,
+    )?;
     res.headers_mut().insert(
         actix_web::http::header::RETRY_AFTER,
-        actix_web::http::header::HeaderValue::from(secs),
+        actix_web::http::header::HeaderValue::from(retry_after),
     );
     Ok(res)
 }

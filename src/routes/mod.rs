@@ -11,6 +11,7 @@ pub mod wallets;
 
 use actix_web::{HttpRequest, HttpResponse};
 
+use crate::client_ip::client_ip;
 use crate::db::audit::Origin;
 use crate::session::TypedSession;
 use crate::templates::see_other;
@@ -24,16 +25,20 @@ pub async fn home(session: TypedSession) -> HttpResponse {
     }
 }
 
-/// Where a request came from, for the audit trail: the TCP peer (keydesk does not trust
-/// forwarding headers) and the user agent.
+/// Where a request came from, for the audit trail: the client address (the TCP peer, or what a
+/// trusted proxy says; see `client_ip`) and the user agent (at most 512 bytes of it).
 pub fn origin(req: &HttpRequest) -> Origin {
+    let proxies = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|s| s.settings.trusted_proxies.as_slice())
+        .unwrap_or_default();
     Origin {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: client_ip(req, proxies).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(actix_web::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+            .map(|ua| crate::middleware::access_log::clip(ua).to_owned()),
     }
 }
 

@@ -6,7 +6,7 @@ use crate::auth::CurrentUser;
 use crate::db::users;
 use crate::error::AppError;
 use crate::session::{CsrfForm, TypedSession};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::see_other;
 
 /// The form.

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use rand::distr::{Alphanumeric, SampleString};
 use uuid::Uuid;
 
@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::routes::origin;
 use crate::session::csrf::TokenOnly;
 use crate::session::{CsrfForm, TypedSession};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Layout, render, see_other};
 
 /// How long a challenge may be signed.
@@ -203,12 +203,14 @@ pub async fn challenge(
         )
         .await;
     }
-    let now = Utc::now();
+    // The domain is configuration (`APP_PUBLIC_URL`), never a request header: a forged
+    // `Host`/`X-Forwarded-Host` must not put a phishing site's name into the signed text.
+    let public = &state.settings.public_url;
+    let now = crate::db::now(&mut conn).await?;
     let nonce = Alphanumeric.sample_string(&mut rand::rng(), 16);
-    let info = req.connection_info().clone();
     let message = challenge_message(
-        info.scheme(),
-        info.host(),
+        &public.scheme,
+        &public.authority,
         &address,
         &current.user.email,
         &nonce,
@@ -270,7 +272,7 @@ pub async fn link(
         Err(_) => None,
     };
     drop(conn);
-    let Some(ch) = found else {
+    let Some((ch, expired)) = found else {
         record_failure(&state, &req, uid, &form.address, "unknown_challenge").await?;
         let msg =
             "That linking request isn't valid any more. Start again with your wallet address.";
@@ -302,7 +304,7 @@ pub async fn link(
             "This linking request was already used. Start again with your wallet address.",
             false,
         ))
-    } else if ch.expires_at <= Utc::now() {
+    } else if expired {
         Some((
             "expired_challenge",
             "This linking request expired (they last 10 minutes). Start again with your wallet address.",

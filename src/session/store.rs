@@ -4,12 +4,14 @@
 //! * Idle and absolute timeouts are enforced here, on the server, whatever the cookie says.
 //! * Loading a session also extends its idle deadline, but writes at most once per `slack`
 //!   (a tenth of the idle timeout, at most a minute), not once per request.
+//! * A session that is gone (logged out, expired) stays gone: `update` never re-inserts it, so
+//!   a request in flight during a logout cannot hand back a fresh logged-in cookie.
+//! * Deadlines are the database's clock (see `db::sessions`).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
-use chrono::Utc;
 use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
 
@@ -48,8 +50,8 @@ impl PgSessionStore {
         (self.idle.as_secs() / 10).min(60) as i64
     }
 
-    fn idle_deadline(&self) -> chrono::DateTime<Utc> {
-        Utc::now() + chrono::Duration::from_std(self.idle).unwrap_or(chrono::Duration::minutes(30))
+    fn idle_secs(&self) -> i64 {
+        self.idle.as_secs() as i64
     }
 }
 
@@ -73,7 +75,7 @@ impl SessionStore for PgSessionStore {
         let state = sessions::load_and_touch(
             &mut conn,
             &hash(session_key.as_ref()),
-            self.idle.as_secs() as i64,
+            self.idle_secs(),
             self.slack_secs(),
         )
         .await
@@ -93,11 +95,9 @@ impl SessionStore for PgSessionStore {
     ) -> Result<SessionKey, SaveError> {
         let value = serde_json::to_value(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = Alphanumeric.sample_string(&mut rand::rng(), 64);
-        let absolute = Utc::now()
-            + chrono::Duration::from_std(self.absolute).unwrap_or(chrono::Duration::hours(12));
-        let idle = self.idle_deadline().min(absolute);
         let mut conn = self.conn().await.map_err(SaveError::Other)?;
-        sessions::insert(&mut conn, &hash(&key), value, idle, absolute)
+        let absolute = self.absolute.as_secs() as i64;
+        sessions::insert(&mut conn, &hash(&key), value, self.idle_secs(), absolute)
             .await
             .map_err(|e| SaveError::Other(db_err(e)))?;
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
@@ -107,7 +107,7 @@ impl SessionStore for PgSessionStore {
         &self,
         session_key: SessionKey,
         state: State,
-        ttl: &actix_web::cookie::time::Duration,
+        _ttl: &actix_web::cookie::time::Duration,
     ) -> Result<SessionKey, UpdateError> {
         let value =
             serde_json::to_value(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
@@ -116,20 +116,17 @@ impl SessionStore for PgSessionStore {
             &mut conn,
             &hash(session_key.as_ref()),
             value,
-            self.idle_deadline(),
+            self.idle_secs(),
         )
         .await
         .map_err(|e| UpdateError::Other(db_err(e)))?;
-        drop(conn);
-        if updated {
-            Ok(session_key)
-        } else {
-            // The session ended meanwhile (expired or logged out elsewhere): start a new one.
-            self.save(state, ttl).await.map_err(|e| match e {
-                SaveError::Serialization(e) => UpdateError::Serialization(e),
-                SaveError::Other(e) => UpdateError::Other(e),
-            })
+        if !updated {
+            // The session ended while this request ran (logged out elsewhere, or past a
+            // deadline). It stays ended: the cookie keeps naming a row that no longer exists,
+            // so the browser is anonymous from its next request on.
+            tracing::debug!("session ended during the request; its changes are dropped");
         }
+        Ok(session_key)
     }
 
     async fn update_ttl(

@@ -774,7 +774,7 @@ async fn hostile_names_and_user_agents_render_inert_on_support_pages() {
         let ua = payloads[i].replace('\u{202e}', "");
         app.client
             .post(format!("{}/login", app.address))
-            .header("cookie", app.cookie().unwrap())
+            .header("cookie", app.cookies())
             .header("content-type", "application/x-www-form-urlencoded")
             .header("user-agent", ua)
             .body(body)

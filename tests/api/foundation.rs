@@ -87,11 +87,15 @@ async fn login_sets_a_host_prefixed_secure_cookie_and_a_new_session_id() {
     let user = app
         .create_user("ana@example.com", Role::Member, true, &[])
         .await;
-    app.get("/login").await;
-    let before = app
-        .cookie()
-        .expect("anonymous session for the login form's CSRF token");
     let (_, html) = app.get_html("/login").await;
+    assert!(
+        app.cookie().is_none(),
+        "an anonymous view starts no session"
+    );
+    assert!(
+        app.named_cookie("__Host-keydesk-login").is_some(),
+        "the login form's token is bound to a cookie"
+    );
     let token = csrf_in(&html);
     let res = app
         .post_form(
@@ -107,16 +111,34 @@ async fn login_sets_a_host_prefixed_secure_cookie_and_a_new_session_id() {
     assert_eq!(res.headers().get("location").unwrap(), "/settings/api-keys");
     let set_cookie = res
         .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("__Host-keydesk="))
+        .expect("a session cookie");
     assert!(set_cookie.starts_with("__Host-keydesk="), "{set_cookie}");
     for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(set_cookie.contains(attr), "{attr} missing: {set_cookie}");
     }
     assert!(!set_cookie.contains("Domain"));
+    assert!(
+        app.named_cookie("__Host-keydesk-login").is_none(),
+        "the login nonce is dropped at login"
+    );
+    // Logging in again from a live session (fixation: a planted id) gives a new id.
+    let before = app.cookie().unwrap();
+    let token = app.csrf().await;
+    let res = app
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", "ana@example.com"),
+                ("password", &user.password),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
     assert_ne!(
         app.cookie().unwrap(),
         before,
@@ -253,7 +275,7 @@ async fn cross_site_posts_are_refused_before_the_handler() {
         let res = app
             .client
             .post(format!("{}/login", app.address))
-            .header("cookie", app.cookie().unwrap())
+            .header("cookie", app.cookies())
             .header("content-type", "application/x-www-form-urlencoded")
             .header(name, value)
             .body(body.clone())
@@ -266,7 +288,7 @@ async fn cross_site_posts_are_refused_before_the_handler() {
     let res = app
         .client
         .post(format!("{}/login", app.address))
-        .header("cookie", app.cookie().unwrap())
+        .header("cookie", app.cookies())
         .header("content-type", "application/x-www-form-urlencoded")
         .header("sec-fetch-site", "same-origin")
         .header("origin", "null")
@@ -368,7 +390,18 @@ async fn a_database_outage_gives_503_pages_not_500_and_not_login_failures() {
     settings.db_timeout = std::time::Duration::from_millis(500);
     let app = spawn_on(db, settings).await;
     let started = std::time::Instant::now();
-    let res = app.get("/login").await;
+    // The login form itself needs no database; signing in does.
+    let token = app.csrf().await;
+    let res = app
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", "a@b.c"),
+                ("password", "x"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 503);
     assert!(res.headers().get("retry-after").is_some());
     assert!(res.headers().get("content-security-policy").is_some());
@@ -483,17 +516,57 @@ async fn metrics_are_served_on_their_own_listener_only() {
     let res = app.client.get(&url).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
-    for line in [
-        "keydesk_http_requests_total{route=\"/api/v1/me\",method=\"GET\",status=\"200\"} 3",
-        "keydesk_http_requests_total{route=\"/api/v1/me\",method=\"GET\",status=\"401\"} 2",
-        "keydesk_key_verifications_total{outcome=\"ok\"} 3",
-        "keydesk_key_verifications_total{outcome=\"malformed\"} 1",
-        "keydesk_key_verifications_total{outcome=\"missing\"} 1",
-        "keydesk_db_pool_waiting 0",
+    for (name, labels, value) in [
+        (
+            "keydesk_http_requests_total",
+            &[
+                ("route", "/api/v1/me"),
+                ("method", "GET"),
+                ("status", "200"),
+            ][..],
+            "3",
+        ),
+        (
+            "keydesk_http_requests_total",
+            &[
+                ("route", "/api/v1/me"),
+                ("method", "GET"),
+                ("status", "401"),
+            ],
+            "2",
+        ),
+        ("keydesk_key_verifications_total", &[("outcome", "ok")], "3"),
+        (
+            "keydesk_key_verifications_total",
+            &[("outcome", "malformed")],
+            "1",
+        ),
+        (
+            "keydesk_key_verifications_total",
+            &[("outcome", "missing")],
+            "1",
+        ),
+        ("keydesk_db_pool_waiting", &[], "0"),
+        ("keydesk_key_verification_duration_seconds_count", &[], "3"),
     ] {
-        assert!(text.contains(line), "{line} missing in:\n{text}");
+        assert_eq!(
+            sample(&text, name, labels).as_deref(),
+            Some(value),
+            "{name}{labels:?} in:\n{text}"
+        );
     }
-    assert!(text.contains("route=\"/settings/api-keys\",method=\"POST\",status=\"200\""));
+    assert!(
+        sample(
+            &text,
+            "keydesk_http_requests_total",
+            &[
+                ("route", "/settings/api-keys"),
+                ("method", "POST"),
+                ("status", "200")
+            ]
+        )
+        .is_some()
+    );
     assert!(text.contains("keydesk_last_used_flush_lag_seconds "));
     assert!(!text.contains(&secret[4..]), "no key material in metrics");
 }
@@ -520,4 +593,20 @@ async fn oversized_request_heads_get_431_and_the_server_stays_up() {
         }
     }
     assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+/// The value of the Prometheus sample `name` whose labels include `labels` (in any order).
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (head, value) = line.rsplit_once(' ')?;
+        let (metric, rest) = match head.split_once('{') {
+            Some((m, r)) => (m, r.trim_end_matches('}')),
+            None => (head, ""),
+        };
+        let ok = metric == name
+            && labels
+                .iter()
+                .all(|(k, v)| rest.split(',').any(|p| p == format!("{k}=\"{v}\"")));
+        ok.then(|| value.to_owned())
+    })
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use keydesk::config::{LogFormat, Secret, Settings};
+use keydesk::config::{LogFormat, PublicUrl, Secret, Settings};
 use keydesk::db::audit::Origin;
 use keydesk::db::{users, wallets};
 use keydesk::domain::{Role, WalletKind};
@@ -150,6 +150,12 @@ pub fn test_settings(database_url: &str) -> Settings {
         body_deadline: Duration::from_secs(30),
         log_format: LogFormat::Human,
         metrics_listen: None,
+        // port 0: `spawn_on` puts in the port it binds (a test may set another origin)
+        public_url: PublicUrl::parse("http://127.0.0.1:0").unwrap(),
+        trusted_proxies: Vec::new(),
+        login_max_failures_per_ip: 50,
+        login_queue: 32,
+        prune_interval: Duration::from_secs(300),
     }
 }
 
@@ -161,7 +167,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// No redirects followed.
     pub client: reqwest::Client,
-    cookie: Mutex<Option<String>>,
+    /// Cookies by name (`name=value` pairs): the session and the login-form nonce.
+    jar: Mutex<Vec<(String, String)>>,
     handle: actix_web::dev::ServerHandle,
     /// Flushes last-used on demand.
     pub last_used: keydesk::api::last_used::LastUsedRecorder,
@@ -203,8 +210,12 @@ pub async fn spawn_app_with(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> T
 }
 
 /// Starts the app with exactly these settings.
-pub async fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
+pub async fn spawn_on(db: TestDb, mut settings: Settings) -> TestApp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    if settings.public_url.authority == "127.0.0.1:0" {
+        let port = listener.local_addr().unwrap().port();
+        settings.public_url = PublicUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+    }
     let app = Application::build_with_listener(settings.clone(), listener, false)
         .await
         .unwrap();
@@ -223,7 +234,7 @@ pub async fn spawn_on(db: TestDb, settings: Settings) -> TestApp {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap(),
-        cookie: Mutex::new(None),
+        jar: Mutex::new(Vec::new()),
         handle,
         last_used,
         metrics_url,
@@ -255,29 +266,50 @@ impl TestApp {
         for v in res.headers().get_all("set-cookie") {
             let v = v.to_str().unwrap();
             let pair = v.split(';').next().unwrap().to_owned();
-            let mut jar = self.cookie.lock().unwrap();
-            if v.contains("Max-Age=0") || pair.ends_with('=') {
-                *jar = None;
-            } else {
-                *jar = Some(pair);
+            let (name, _) = pair.split_once('=').unwrap();
+            let mut jar = self.jar.lock().unwrap();
+            jar.retain(|(n, _)| n != name);
+            if !(v.contains("Max-Age=0") || pair.ends_with('=')) {
+                jar.push((name.to_owned(), pair.clone()));
             }
         }
     }
 
     /// The current session cookie (`name=value`), if any.
     pub fn cookie(&self) -> Option<String> {
-        self.cookie.lock().unwrap().clone()
+        self.named_cookie(keydesk::startup::SESSION_COOKIE)
     }
 
-    /// Replaces the session cookie (to replay an old one).
+    /// A cookie of the jar by name (`name=value`).
+    pub fn named_cookie(&self, name: &str) -> Option<String> {
+        let jar = self.jar.lock().unwrap();
+        jar.iter().find(|(n, _)| n == name).map(|(_, p)| p.clone())
+    }
+
+    /// Replaces the session cookie (to replay an old one); `None` also forgets every other
+    /// cookie (a fresh visitor).
     pub fn set_cookie(&self, c: Option<String>) {
-        *self.cookie.lock().unwrap() = c;
+        let mut jar = self.jar.lock().unwrap();
+        match c {
+            None => jar.clear(),
+            Some(pair) => {
+                jar.retain(|(n, _)| n != keydesk::startup::SESSION_COOKIE);
+                jar.push((keydesk::startup::SESSION_COOKIE.to_owned(), pair));
+            }
+        }
+    }
+
+    /// Every cookie of the jar as one `Cookie` header value (empty when there is none).
+    pub fn cookies(&self) -> String {
+        let jar = self.jar.lock().unwrap();
+        let pairs: Vec<&str> = jar.iter().map(|(_, p)| p.as_str()).collect();
+        pairs.join("; ")
     }
 
     fn with_cookie(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match self.cookie() {
-            Some(c) => rb.header("cookie", c),
-            None => rb,
+        match self.cookies() {
+            c if c.is_empty() => rb,
+            c => rb.header("cookie", c),
         }
     }
 

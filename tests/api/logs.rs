@@ -92,10 +92,12 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
         introspection.to_owned(),
         user.password.clone(),
     ];
-    let cookie_of = |res: &reqwest::Response| {
+    let cookie_of = |res: &reqwest::Response, name: &str| {
         res.headers()
-            .get("set-cookie")
+            .get_all("set-cookie")
+            .iter()
             .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .find(|pair| pair.starts_with(&format!("{name}=")))
     };
     let form = |pairs: &[(&str, &str)]| {
         url::form_urlencoded::Serializer::new(String::new())
@@ -104,7 +106,8 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
     };
 
     let res = client.get(format!("{base}/login")).send().await.unwrap();
-    let mut cookie = cookie_of(&res).unwrap();
+    let mut cookie = cookie_of(&res, "__Host-keydesk-login").unwrap();
+    secrets.push(cookie.split_once('=').unwrap().1.to_owned());
     let token = csrf_in(&res.text().await.unwrap());
     secrets.push(token.clone());
     // a wrong password with CR/LF in it, then the right one
@@ -139,7 +142,7 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
     .await
     .unwrap();
     assert_eq!(res.status(), 303);
-    cookie = cookie_of(&res).unwrap();
+    cookie = cookie_of(&res, "__Host-keydesk").unwrap();
     secrets.push(cookie.split_once('=').unwrap().1.to_owned());
 
     let page = client
@@ -209,6 +212,48 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
         after < before + 16 * 1024,
         "RSS grew from {before} KiB to {after} KiB over 1,000 oversized requests"
     );
+
+    // Junk methods (actix accepts any token as a method) neither grow the metric labels nor
+    // memory, and never reach the log whole: 10,000 distinct 10 KB method names.
+    let addr = format!("127.0.0.1:{port}");
+    let junk = |from: usize, to: usize| {
+        let addr = addr.clone();
+        async move {
+            let mut tasks = Vec::new();
+            for lane in 0..8 {
+                let addr = addr.clone();
+                tasks.push(tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    for i in (from + lane..to).step_by(8) {
+                        let method = format!("J{i:05}{}", "X".repeat(10_000));
+                        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+                        let req = format!(
+                            "{method} /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                        );
+                        s.write_all(req.as_bytes()).await.unwrap();
+                        let mut out = Vec::new();
+                        let _ = s.read_to_end(&mut out).await;
+                        assert!(
+                            out.starts_with(b"HTTP/1.1 4"),
+                            "{}",
+                            String::from_utf8_lossy(&out)
+                        );
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        }
+    };
+    junk(0, 500).await;
+    let before = rss_kib(child.id());
+    junk(500, 10_500).await;
+    let after = rss_kib(child.id());
+    assert!(
+        after < before + 16 * 1024,
+        "RSS grew from {before} KiB to {after} KiB over 10,000 junk-method requests"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // graceful stop: SIGTERM, exits in time, flushes last-used
@@ -268,6 +313,14 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
     assert!(
         !log.contains("\nINJECTED line"),
         "CR/LF from input cannot forge a log line"
+    );
+    assert!(
+        log.contains("J00042XXX"),
+        "junk methods are logged, clipped"
+    );
+    assert!(
+        !log.contains(&"X".repeat(1_000)),
+        "no client-chosen value reaches the log whole"
     );
 }
 

@@ -11,6 +11,7 @@ mod api_keys;
 mod create_key;
 mod e2e;
 mod foundation;
+mod hardening;
 mod helpers;
 mod key_api;
 mod lifecycle;

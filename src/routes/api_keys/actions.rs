@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::routes::origin;
 use crate::session::csrf::TokenOnly;
 use crate::session::{CsrfForm, TypedSession};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Layout, render, see_other};
 
 /// Which action a page is for.

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
 use crate::routes::origin;
 use crate::session::CsrfForm;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Layout, render};
 
 /// The create form as its own page.

@@ -7,7 +7,7 @@ use super::view::{PageState, render_page};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::session::TypedSession;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Query of the list.
 #[derive(serde::Deserialize, Default)]

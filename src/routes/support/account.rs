@@ -1,7 +1,4 @@
-//! `/support`: the read-only staff console. Search accounts by e-mail prefix, account id or key
-//! prefix (a pasted full key is looked up by its hash and never shown); an account page with
-//! the eligibility reasons exactly as the user reads them, wallets, keys and the audit trail.
-//! Every view of an account is itself recorded in that account's trail.
+//! The account page: `GET /support/accounts/{id}`.
 
 use std::collections::HashMap;
 
@@ -11,115 +8,22 @@ use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::layout;
 use crate::auth::CurrentUser;
 use crate::db::audit::{self, NewEvent};
 use crate::db::{api_keys, users, wallets};
+use crate::domain::WalletKind;
 use crate::domain::time::{local_date, local_datetime, zone};
 use crate::domain::wallet::short_address;
-use crate::domain::{PlainKey, WalletKind};
 use crate::error::AppError;
 use crate::routes::api_keys::view::KeyView;
 use crate::routes::eligibility_view::{ReasonView, reasons};
 use crate::routes::origin;
-use crate::startup::AppState;
+use crate::session::TypedSession;
+use crate::state::AppState;
 use crate::templates::{Layout, render};
 
-const PAGE: i64 = 20;
 const TRAIL_PAGE: i64 = 25;
-
-/// A search hit.
-pub struct AccountHit {
-    /// Id.
-    pub id: Uuid,
-    /// E-mail.
-    pub email: String,
-    /// Role.
-    pub role: String,
-    /// Flag.
-    pub api_keys_enabled: bool,
-}
-
-#[derive(Template)]
-#[template(path = "support/search.html")]
-struct SearchPage {
-    layout: Layout,
-    query: String,
-    searched: bool,
-    full_key_pasted: bool,
-    hits: Vec<AccountHit>,
-    page: i64,
-    more: bool,
-}
-
-/// Search parameters.
-#[derive(serde::Deserialize, Default)]
-#[serde(default)]
-pub struct SearchQuery {
-    q: String,
-    page: String,
-}
-
-fn layout(current: &CurrentUser, title: &str) -> Layout {
-    current.layout(title, "support")
-}
-
-/// `GET /support`.
-pub async fn search(
-    query: web::Query<SearchQuery>,
-    current: web::ReqData<CurrentUser>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let q = query.q.trim();
-    let page = query.page.parse::<i64>().unwrap_or(1).clamp(1, 10_000);
-    let mut conn = state.pool.get().await?;
-    let mut full_key_pasted = false;
-    let mut shown_query = q.to_owned();
-    let mut more = false;
-    let users_found: Vec<users::User> = if q.is_empty() {
-        Vec::new()
-    } else if let Ok(id) = Uuid::parse_str(q) {
-        users::find(&mut conn, id).await?.into_iter().collect()
-    } else if let Ok(key) = PlainKey::parse(q) {
-        // A whole secret: look it up by hash, and never put it back into the page.
-        full_key_pasted = true;
-        shown_query.clear();
-        match api_keys::account_by_hash(&mut conn, &state.key_hasher.hash(&key)).await? {
-            Some(id) => users::find(&mut conn, id).await?.into_iter().collect(),
-            None => Vec::new(),
-        }
-    } else if q.starts_with("phy_") {
-        // Prefixes are at most 12 characters; anything longer cannot match one.
-        let prefix: String = q.chars().take(12).collect();
-        let ids = api_keys::accounts_by_key_prefix(&mut conn, &prefix).await?;
-        let mut found = users::find_many(&mut conn, &ids).await?;
-        found.sort_by(|a, b| a.email.cmp(&b.email));
-        found
-    } else {
-        let mut found =
-            users::search_by_email_prefix(&mut conn, q, PAGE + 1, (page - 1) * PAGE).await?;
-        more = found.len() as i64 > PAGE;
-        found.truncate(PAGE as usize);
-        found
-    };
-    let page_view = SearchPage {
-        layout: layout(&current, "Support"),
-        query: shown_query,
-        searched: !q.is_empty(),
-        full_key_pasted,
-        hits: users_found
-            .into_iter()
-            .map(|u| AccountHit {
-                id: u.id,
-                email: u.email,
-                role: u.role,
-                api_keys_enabled: u.api_keys_enabled,
-            })
-            .collect(),
-        page,
-        more,
-    };
-    render(&page_view, StatusCode::OK)
-}
 
 /// A wallet row.
 pub struct WalletRow {
@@ -191,6 +95,7 @@ pub async fn account(
     path: web::Path<String>,
     query: web::Query<AccountQuery>,
     current: web::ReqData<CurrentUser>,
+    session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = Uuid::parse_str(&path).map_err(|_| AppError::NotFound)?;
@@ -246,8 +151,10 @@ pub async fn account(
         .map(|k| (k.id, format!("{} ({})", k.name, k.prefix)))
         .collect();
 
+    let mut account_layout = layout(&current, &user.email);
+    account_layout.flash = session.take_flash();
     let page = AccountPage {
-        layout: layout(&current, &user.email),
+        layout: account_layout,
         account_id: user.id,
         email: user.email.clone(),
         role: user.role.clone(),

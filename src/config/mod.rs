@@ -20,9 +20,21 @@
 //! | `APP_LAST_USED` | `on` | `off` stops recording "last used" (benchmarks only) |
 //! | `APP_METRICS_LISTEN` | unset | address of the Prometheus `/metrics` listener (none when unset) |
 //! | `APP_LOG_FORMAT` | `human` | `human` or `json` |
+//! | `APP_PUBLIC_URL` | `http://127.0.0.1:8080` | the public origin: wallet challenges name it, the Origin check compares with it, `https` turns on HSTS |
+//! | `APP_TRUSTED_PROXIES` | empty | comma-separated IPs or CIDRs whose `X-Forwarded-For` is believed (client IP); nothing else trusts a forwarding header |
+//! | `APP_LOGIN_MAX_FAILURES_PER_IP` | `50` | failed logins per client IP within `APP_LOGIN_LOCKOUT_SECS` before that client is throttled |
+//! | `APP_LOGIN_QUEUE` | `32` | logins that may wait for a password check; more are answered 503 |
+//! | `APP_PRUNE_INTERVAL_SECS` | `300` | how often expired sessions, challenges and throttle rows are deleted |
+//!
+//! Every number has an upper bound too, so no setting can overflow the arithmetic it feeds.
 
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use ipnet::IpNet;
+
+mod network;
+pub use network::{PublicUrl, parse_proxies};
 
 /// A secret value that never prints itself.
 #[derive(Clone)]
@@ -93,6 +105,16 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Where `/metrics` is served (a separate listener), if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// The public origin users reach keydesk at.
+    pub public_url: PublicUrl,
+    /// Peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Failed logins per client IP (within the lockout window) before throttling.
+    pub login_max_failures_per_ip: i32,
+    /// Logins that may wait for a password check at once.
+    pub login_queue: usize,
+    /// Interval of the pruning task.
+    pub prune_interval: Duration,
 }
 
 /// A variable that is missing or invalid; the message names it and never shows a secret value.
@@ -125,21 +147,26 @@ impl Settings {
                 .filter(|v| !v.trim().is_empty())
                 .ok_or_else(|| err(var, "is not set"))
         };
-        let parsed = |var: &'static str, default: u64, min: u64| -> Result<u64, ConfigError> {
-            match lookup(var) {
-                None => Ok(default),
-                Some(v) => {
-                    let n: u64 = v
-                        .trim()
-                        .parse()
-                        .map_err(|_| err(var, "must be a whole number"))?;
-                    if n < min {
-                        return Err(err(var, format!("must be at least {min}")));
+        let parsed =
+            |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+                match lookup(var) {
+                    None => Ok(default),
+                    Some(v) => {
+                        let n: u64 = v
+                            .trim()
+                            .parse()
+                            .map_err(|_| err(var, "must be a whole number"))?;
+                        if n < min {
+                            return Err(err(var, format!("must be at least {min}")));
+                        }
+                        if n > max {
+                            return Err(err(var, format!("must be at most {max}")));
+                        }
+                        Ok(n)
                     }
-                    Ok(n)
                 }
-            }
-        };
+            };
+        const DAY: u64 = 86_400;
         let hex_secret = |var: &'static str, min_bytes: usize| -> Result<Vec<u8>, ConfigError> {
             let bytes = hex::decode(required(var)?.trim())
                 .map_err(|_| err(var, "must be hex-encoded random bytes"))?;
@@ -188,16 +215,38 @@ impl Settings {
             key_pepper: Secret::new(hex_secret("APP_KEY_PEPPER", 32)?),
             introspection_token: Secret::new(introspection_token),
             listen,
-            workers: parsed("APP_WORKERS", cpus as u64, 1)? as usize,
+            workers: parsed("APP_WORKERS", cpus as u64, 1, 512)? as usize,
             support_email,
-            session_idle: Duration::from_secs(parsed("APP_SESSION_IDLE_SECS", 1800, 1)?),
-            session_absolute: Duration::from_secs(parsed("APP_SESSION_ABSOLUTE_SECS", 43200, 1)?),
-            db_pool_size: parsed("APP_DB_POOL_SIZE", 16, 1)? as usize,
-            db_timeout: Duration::from_millis(parsed("APP_DB_TIMEOUT_MS", 3000, 100)?),
-            login_max_failures: parsed("APP_LOGIN_MAX_FAILURES", 5, 1)? as i32,
-            login_lockout: Duration::from_secs(parsed("APP_LOGIN_LOCKOUT_SECS", 900, 1)?),
-            last_used_flush: Duration::from_millis(parsed("APP_LAST_USED_FLUSH_MS", 5000, 50)?),
-            body_deadline: Duration::from_secs(parsed("APP_BODY_DEADLINE_SECS", 30, 1)?),
+            session_idle: Duration::from_secs(parsed("APP_SESSION_IDLE_SECS", 1800, 1, 30 * DAY)?),
+            session_absolute: Duration::from_secs(parsed(
+                "APP_SESSION_ABSOLUTE_SECS",
+                43200,
+                1,
+                90 * DAY,
+            )?),
+            db_pool_size: parsed("APP_DB_POOL_SIZE", 16, 1, 1000)? as usize,
+            db_timeout: Duration::from_millis(parsed("APP_DB_TIMEOUT_MS", 3000, 100, 600_000)?),
+            login_max_failures: parsed("APP_LOGIN_MAX_FAILURES", 5, 1, 1000)? as i32,
+            login_lockout: Duration::from_secs(parsed("APP_LOGIN_LOCKOUT_SECS", 900, 1, 7 * DAY)?),
+            last_used_flush: Duration::from_millis(parsed(
+                "APP_LAST_USED_FLUSH_MS",
+                5000,
+                50,
+                3_600_000,
+            )?),
+            body_deadline: Duration::from_secs(parsed("APP_BODY_DEADLINE_SECS", 30, 1, 600)?),
+            public_url: PublicUrl::parse(
+                lookup("APP_PUBLIC_URL")
+                    .as_deref()
+                    .unwrap_or("http://127.0.0.1:8080"),
+            )
+            .map_err(|p| err("APP_PUBLIC_URL", p))?,
+            trusted_proxies: parse_proxies(&lookup("APP_TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|p| err("APP_TRUSTED_PROXIES", p))?,
+            login_max_failures_per_ip: parsed("APP_LOGIN_MAX_FAILURES_PER_IP", 50, 1, 100_000)?
+                as i32,
+            login_queue: parsed("APP_LOGIN_QUEUE", 32, 1, 10_000)? as usize,
+            prune_interval: Duration::from_secs(parsed("APP_PRUNE_INTERVAL_SECS", 300, 1, DAY)?),
             last_used_enabled: match lookup("APP_LAST_USED").as_deref() {
                 None | Some("on") => true,
                 Some("off") => false,
@@ -257,6 +306,14 @@ mod tests {
             ("APP_LISTEN", "nowhere"),
             ("APP_SESSION_IDLE_SECS", "0"),
             ("APP_LOG_FORMAT", "xml"),
+            ("APP_SESSION_IDLE_SECS", "18446744073709551615"),
+            ("APP_SESSION_ABSOLUTE_SECS", "99999999999999"),
+            ("APP_LOGIN_MAX_FAILURES", "4294967296"),
+            ("APP_LOGIN_LOCKOUT_SECS", "9999999999999"),
+            ("APP_BODY_DEADLINE_SECS", "99999999999"),
+            ("APP_PUBLIC_URL", "ftp://secretvalue.example"),
+            ("APP_PUBLIC_URL", "https://example.com/path"),
+            ("APP_TRUSTED_PROXIES", "10.0.0.0/8, nonsense"),
         ] {
             let mut m = base();
             m.insert(var, value.to_string());
@@ -267,6 +324,25 @@ mod tests {
         let mut m = base();
         m.remove("APP_KEY_PEPPER");
         assert_eq!(load(&m).unwrap_err().var, "APP_KEY_PEPPER");
+    }
+
+    #[test]
+    fn the_public_url_and_trusted_proxies_parse() {
+        let mut m = base();
+        m.insert("APP_PUBLIC_URL", "https://phygitals.com/".into());
+        m.insert(
+            "APP_TRUSTED_PROXIES",
+            " 10.0.0.1 , 192.168.0.0/16,::1".into(),
+        );
+        let s = load(&m).unwrap();
+        assert_eq!(s.public_url.origin(), "https://phygitals.com");
+        assert!(s.public_url.is_https());
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert_eq!(
+            load(&base()).unwrap().public_url.origin(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(load(&base()).unwrap().trusted_proxies.is_empty());
     }
 
     #[test]

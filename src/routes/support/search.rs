@@ -1,0 +1,202 @@
+//! The search: `GET /support[?q=…]` for bookmarkable results, `POST /support` for the form.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use uuid::Uuid;
+
+use super::layout;
+use crate::auth::CurrentUser;
+use crate::db::{api_keys, users};
+use crate::domain::key::DISPLAY_PREFIX_LEN;
+use crate::domain::{KEY_PREFIX, PlainKey, limits};
+use crate::error::AppError;
+use crate::session::{CsrfForm, TypedSession};
+use crate::state::AppState;
+use crate::templates::{Layout, render, see_other};
+
+const PAGE: i64 = 20;
+
+/// A search hit.
+pub struct AccountHit {
+    /// Id.
+    pub id: Uuid,
+    /// E-mail.
+    pub email: String,
+    /// Role.
+    pub role: String,
+    /// Flag.
+    pub api_keys_enabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "support/search.html")]
+struct SearchPage {
+    layout: Layout,
+    query: String,
+    searched: bool,
+    full_key_pasted: bool,
+    error: Option<String>,
+    hits: Vec<AccountHit>,
+    page: i64,
+    more: bool,
+}
+
+/// Search parameters.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct SearchQuery {
+    q: String,
+    page: String,
+}
+
+/// More than a display prefix after `phy_`: a whole (or nearly whole) secret, which must never
+/// travel in a URL.
+fn looks_like_a_secret(q: &str) -> bool {
+    q.starts_with(KEY_PREFIX) && q.chars().count() > DISPLAY_PREFIX_LEN
+}
+
+/// Renders the search page with a message and no results.
+fn refusal(
+    current: &CurrentUser,
+    query: String,
+    error: &str,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let page = SearchPage {
+        layout: layout(current, "Support"),
+        query,
+        searched: false,
+        full_key_pasted: false,
+        error: Some(error.to_owned()),
+        hits: Vec::new(),
+        page: 1,
+        more: false,
+    };
+    render(&page, status)
+}
+
+/// `GET /support[?q=…]`: results for an e-mail prefix, an account id or a key prefix. A whole
+/// key in the address is refused (400) without being echoed: it belongs in the form (POST).
+pub async fn search(
+    query: web::Query<SearchQuery>,
+    current: web::ReqData<CurrentUser>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.q.trim();
+    if looks_like_a_secret(q) {
+        let msg = "That looks like a whole API key. Keys never go into a web address (it would \
+                   stay in browser history and proxy logs): paste it into the search box instead.";
+        return refusal(&current, String::new(), msg, StatusCode::BAD_REQUEST);
+    }
+    if q.chars().count() > limits::SEARCH {
+        let msg = format!("Search for at most {} characters.", limits::SEARCH);
+        return refusal(
+            &current,
+            String::new(),
+            &msg,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let page = query.page.parse::<i64>().unwrap_or(1).clamp(1, 10_000);
+    let mut conn = state.pool.get().await?;
+    let mut more = false;
+    let users_found: Vec<users::User> = if q.is_empty() {
+        Vec::new()
+    } else if let Ok(id) = Uuid::parse_str(q) {
+        users::find(&mut conn, id).await?.into_iter().collect()
+    } else if q.starts_with(KEY_PREFIX) {
+        let prefix: String = q.chars().take(DISPLAY_PREFIX_LEN).collect();
+        let ids = api_keys::accounts_by_key_prefix(&mut conn, &prefix).await?;
+        let mut found = users::find_many(&mut conn, &ids).await?;
+        found.sort_by(|a, b| a.email.cmp(&b.email));
+        found
+    } else {
+        let mut found =
+            users::search_by_email_prefix(&mut conn, q, PAGE + 1, (page - 1) * PAGE).await?;
+        more = found.len() as i64 > PAGE;
+        found.truncate(PAGE as usize);
+        found
+    };
+    let page_view = SearchPage {
+        layout: layout(&current, "Support"),
+        query: q.to_owned(),
+        searched: !q.is_empty(),
+        full_key_pasted: false,
+        error: None,
+        hits: users_found
+            .into_iter()
+            .map(|u| AccountHit {
+                id: u.id,
+                email: u.email,
+                role: u.role,
+                api_keys_enabled: u.api_keys_enabled,
+            })
+            .collect(),
+        page,
+        more,
+    };
+    render(&page_view, StatusCode::OK)
+}
+
+/// The search form.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct SearchForm {
+    q: String,
+}
+
+/// `POST /support`: the search form. A whole key is looked up by its hash and answered with a
+/// 303 to its account (or a "no account" page) — never with the key in a URL; anything else is
+/// redirected to the `GET` results, which are safe to bookmark.
+pub async fn search_form(
+    form: CsrfForm<SearchForm>,
+    current: web::ReqData<CurrentUser>,
+    session: TypedSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let q = form.into_inner().q;
+    let q = q.trim();
+    if q.chars().count() > limits::SEARCH {
+        let msg = format!("Search for at most {} characters.", limits::SEARCH);
+        return refusal(
+            &current,
+            String::new(),
+            &msg,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    if !looks_like_a_secret(q) {
+        let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+        return Ok(see_other(&format!("/support?q={q}")));
+    }
+    const PASTED: &str = "That was a whole API key. It was looked up by its hash and isn't shown \
+        here. Ask the customer to revoke it and create a new one: a key pasted into a chat or \
+        e-mail is exposed.";
+    let found = match PlainKey::parse(q) {
+        Ok(key) => {
+            let mut conn = state.pool.get().await?;
+            api_keys::account_by_hash(&mut conn, &state.key_hasher.hash(&key)).await?
+        }
+        Err(_) => None,
+    };
+    match found {
+        Some(id) => {
+            session.set_flash(PASTED)?;
+            Ok(see_other(&format!("/support/accounts/{id}")))
+        }
+        None => {
+            let page = SearchPage {
+                layout: layout(&current, "Support"),
+                query: String::new(),
+                searched: true,
+                full_key_pasted: true,
+                error: None,
+                hits: Vec::new(),
+                page: 1,
+                more: false,
+            };
+            render(&page, StatusCode::OK)
+        }
+    }
+}

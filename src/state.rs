@@ -1,0 +1,30 @@
+//! `AppState`: what handlers reach through `web::Data<AppState>`. A leaf module: it names the
+//! parts, and nothing here reaches back into `startup`.
+
+use std::sync::Arc;
+
+use crate::api::last_used::LastUsedRecorder;
+use crate::auth::password::Hasher;
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::domain::KeyHasher;
+use crate::metrics::Metrics;
+use crate::session::csrf::AnonymousTokens;
+
+/// Shared state every handler can reach.
+pub struct AppState {
+    /// Database pool.
+    pub pool: DbPool,
+    /// Validated settings.
+    pub settings: Arc<Settings>,
+    /// HMAC of presented keys under the pepper, keyed once.
+    pub key_hasher: KeyHasher,
+    /// Password checks, bounded in concurrency and in queue length.
+    pub password_hasher: Hasher,
+    /// Buffered "last used" times.
+    pub last_used: LastUsedRecorder,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Signs the login form's CSRF tokens (no session row before login).
+    pub anonymous_csrf: AnonymousTokens,
+}
