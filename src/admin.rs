@@ -11,7 +11,7 @@ use crate::config::{Secret, Settings};
 use crate::db::api_keys::{self, CreateOutcome, NewKey};
 use crate::db::audit::Origin;
 use crate::db::{users, wallets};
-use crate::domain::{KeyHasher, KeyName, PlainKey, Role, Scope, WalletKind};
+use crate::domain::{AuditAction, KeyHasher, KeyName, Role, Scope, WalletKind};
 
 async fn connect(settings: &Settings) -> anyhow::Result<AsyncPgConnection> {
     AsyncPgConnection::establish(settings.database_url.expose())
@@ -37,7 +37,7 @@ pub async fn create_user(settings: &Settings, email: &str, role: Role) -> anyhow
     }
     let password = generate_password();
     let hash = hash_blocking(&Secret::new(password.clone()))?;
-    let user = users::insert(&mut conn, email, &hash, role.as_str()).await?;
+    let user = users::insert(&mut conn, email, &hash, role).await?;
     println!(
         "created {} ({}) role={} password={password}",
         user.email,
@@ -51,7 +51,7 @@ pub async fn create_user(settings: &Settings, email: &str, role: Role) -> anyhow
 pub async fn set_role(settings: &Settings, email: &str, role: Role) -> anyhow::Result<()> {
     let mut conn = connect(settings).await?;
     let user = user_by_email(&mut conn, email).await?;
-    users::set_role(&mut conn, user.id, role.as_str()).await?;
+    users::set_role(&mut conn, user.id, role).await?;
     println!("{} is now {}", user.email, role.as_str());
     Ok(())
 }
@@ -67,9 +67,9 @@ pub async fn set_api_keys(settings: &Settings, email: &str, on: bool) -> anyhow:
             account_id: Some(user.id),
             actor_id: None,
             action: if on {
-                "eligibility.api_keys_enabled"
+                AuditAction::ApiKeysEnabled
             } else {
-                "eligibility.api_keys_disabled"
+                AuditAction::ApiKeysDisabled
             },
             key_id: None,
             detail: serde_json::json!({ "by": "operator" }),
@@ -103,7 +103,7 @@ pub async fn add_wallet(
     {
         bail!("{address:?} is not a base58 Solana address");
     }
-    wallets::insert_for_account(&mut conn, user.id, address, kind.as_str())
+    wallets::insert_for_account(&mut conn, user.id, address, kind)
         .await
         .context("adding the wallet (is the address already linked?)")?;
     println!("added {} wallet {address} to {}", kind.as_str(), user.email);
@@ -116,21 +116,15 @@ pub async fn create_key(settings: &Settings, email: &str, name: &str) -> anyhow:
     let user = user_by_email(&mut conn, email).await?;
     let name = KeyName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let hasher = KeyHasher::new(settings.key_pepper.expose());
-    let key = PlainKey::generate();
-    let outcome = api_keys::create_for_account(
-        &mut conn,
+    let (key, row) = NewKey::generate(
+        &hasher,
         user.id,
-        NewKey {
-            name: name.as_str(),
-            prefix: key.display_prefix(),
-            hash: &hasher.hash(&key),
-            scopes: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
-            request_id: Uuid::new_v4(),
-            expires_at: None,
-        },
-        &Origin::default(),
-    )
-    .await?;
+        &name,
+        Scope::ALL.to_vec(),
+        None,
+        Uuid::new_v4(),
+    );
+    let outcome = api_keys::create_for_account(&mut conn, row, &Origin::default()).await?;
     match outcome {
         CreateOutcome::Created(_) => {
             println!("{}", key.expose());
@@ -241,9 +235,9 @@ pub async fn demo_seed(settings: &Settings) -> anyhow::Result<()> {
                 users::set_password(&mut conn, u.id, &hash).await?;
                 u
             }
-            None => users::insert(&mut conn, acc.email, &hash, acc.role.as_str()).await?,
+            None => users::insert(&mut conn, acc.email, &hash, acc.role).await?,
         };
-        users::set_role(&mut conn, user.id, acc.role.as_str()).await?;
+        users::set_role(&mut conn, user.id, acc.role).await?;
         let have: Vec<String> = wallets::list_for_account(&mut conn, user.id)
             .await?
             .into_iter()
@@ -251,7 +245,7 @@ pub async fn demo_seed(settings: &Settings) -> anyhow::Result<()> {
             .collect();
         for (kind, addr) in acc.wallets {
             if !have.iter().any(|a| a == addr) {
-                wallets::insert_for_account(&mut conn, user.id, addr, kind.as_str()).await?;
+                wallets::insert_for_account(&mut conn, user.id, addr, *kind).await?;
             }
         }
         // Keys are made while the flag is on, then the flag is set as the account wants it.
@@ -299,21 +293,16 @@ async fn seed_keys(
     };
     let origin = Origin::default();
     for (name, expires_at, revoke) in plan {
-        let key = PlainKey::generate();
-        let outcome = api_keys::create_for_account(
-            conn,
+        let name = KeyName::parse(&name).map_err(|e| anyhow::anyhow!("demo key name: {e}"))?;
+        let (_, row) = NewKey::generate(
+            hasher,
             account,
-            NewKey {
-                name: &name,
-                prefix: key.display_prefix(),
-                hash: &hasher.hash(&key),
-                scopes: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
-                request_id: Uuid::new_v4(),
-                expires_at,
-            },
-            &origin,
-        )
-        .await?;
+            &name,
+            Scope::ALL.to_vec(),
+            expires_at,
+            Uuid::new_v4(),
+        );
+        let outcome = api_keys::create_for_account(conn, row, &origin).await?;
         if let (CreateOutcome::Created(row), true) = (outcome, revoke) {
             api_keys::revoke_for_account(conn, account, row.id, account, &origin).await?;
         }

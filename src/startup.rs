@@ -242,37 +242,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     web::resource("/api-keys/{id}/expiration")
-                        .route(web::get().to(routes::api_keys::actions::expiration_page))
-                        .route(web::post().to(routes::api_keys::actions::set_expiration)),
+                        .route(web::get().to(routes::api_keys::expiration::page))
+                        .route(web::post().to(routes::api_keys::expiration::submit)),
                 )
                 .service(
                     web::resource("/api-keys/{id}/name")
-                        .route(web::get().to(routes::api_keys::actions::rename_page))
-                        .route(web::post().to(routes::api_keys::actions::rename)),
+                        .route(web::get().to(routes::api_keys::rename::page))
+                        .route(web::post().to(routes::api_keys::rename::submit)),
                 )
                 .service(
                     web::resource("/api-keys/{id}/revoke")
-                        .route(web::get().to(routes::api_keys::actions::revoke_page))
-                        .route(web::post().to(routes::api_keys::actions::revoke)),
+                        .route(web::get().to(routes::api_keys::revoke::page))
+                        .route(web::post().to(routes::api_keys::revoke::submit)),
                 )
                 .service(
                     web::resource("/api-keys/{id}/delete")
-                        .route(web::get().to(routes::api_keys::actions::delete_page))
-                        .route(web::post().to(routes::api_keys::actions::delete)),
+                        .route(web::get().to(routes::api_keys::delete::page))
+                        .route(web::post().to(routes::api_keys::delete::submit)),
                 )
                 .service(
                     web::resource("/wallets")
-                        .route(web::get().to(routes::wallets::page))
-                        .route(web::post().to(routes::wallets::link)),
+                        .route(web::get().to(routes::wallets::list::page))
+                        .route(web::post().to(routes::wallets::link::link)),
                 )
                 .route(
                     "/wallets/challenge",
-                    web::post().to(routes::wallets::challenge),
+                    web::post().to(routes::wallets::challenge::challenge),
                 )
                 .service(
                     web::resource("/wallets/{id}/unlink")
-                        .route(web::get().to(routes::wallets::unlink_page))
-                        .route(web::post().to(routes::wallets::unlink)),
+                        .route(web::get().to(routes::wallets::unlink::page))
+                        .route(web::post().to(routes::wallets::unlink::submit)),
                 )
                 .route("/time-zone", web::post().to(routes::time_zone::set)),
         );

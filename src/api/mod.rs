@@ -21,52 +21,10 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 use crate::db::api_keys::{self, KeyAuth};
-use crate::domain::PlainKey;
+use crate::domain::{AuthFailure, PlainKey, Scope};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::Rendered;
-
-/// Why a presented key was refused (the `error_code` of a 401).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthFailure {
-    /// No `Authorization` header.
-    Missing,
-    /// Not `Bearer phy_…` with a valid checksum, or several headers.
-    Malformed,
-    /// Well-formed but not a key we issued (or deleted).
-    Unknown,
-    /// Revoked.
-    Revoked,
-    /// Past its expiry.
-    Expired,
-    /// The account is not eligible right now (keys paused).
-    AccountNotEligible,
-}
-
-impl AuthFailure {
-    /// The stable code.
-    pub fn code(self) -> &'static str {
-        match self {
-            AuthFailure::Missing => "missing",
-            AuthFailure::Malformed => "malformed",
-            AuthFailure::Unknown => "unknown",
-            AuthFailure::Revoked => "revoked",
-            AuthFailure::Expired => "expired",
-            AuthFailure::AccountNotEligible => "account_not_eligible",
-        }
-    }
-
-    fn description(self) -> &'static str {
-        match self {
-            AuthFailure::Missing => "Send the key as Authorization: Bearer phy_…",
-            AuthFailure::Malformed => "The key is not a well-formed phy_ key",
-            AuthFailure::Unknown => "The key is not valid",
-            AuthFailure::Revoked => "The key was revoked",
-            AuthFailure::Expired => "The key has expired",
-            AuthFailure::AccountNotEligible => "The account's API keys are paused",
-        }
-    }
-}
 
 /// A failed verification: a refusal, or the database being unreachable (never a refusal).
 #[derive(Debug)]
@@ -101,7 +59,7 @@ pub async fn verify(state: &AppState, key: &PlainKey) -> Result<KeyAuth, VerifyE
     state.metrics.verification_took(started.elapsed());
     state.metrics.verification(match &result {
         Ok(_) => "ok",
-        Err(VerifyError::Refused(f)) => f.code(),
+        Err(VerifyError::Refused(f)) => f.as_str(),
         Err(VerifyError::Unavailable(_)) => "unavailable",
     });
     result
@@ -145,7 +103,7 @@ fn unauthorized(f: AuthFailure) -> HttpResponse {
     };
     let mut res = HttpResponse::build(StatusCode::UNAUTHORIZED)
         .insert_header((header::WWW_AUTHENTICATE, challenge))
-        .json(serde_json::json!({ "error": "invalid_token", "error_code": f.code() }));
+        .json(serde_json::json!({ "error": "invalid_token", "error_code": f.as_str() }));
     res.extensions_mut().insert(Rendered);
     res
 }
@@ -155,7 +113,7 @@ struct MeKey {
     id: uuid::Uuid,
     name: String,
     prefix: String,
-    scopes: Vec<String>,
+    scopes: Vec<&'static str>,
     expires_at: Option<chrono::DateTime<Utc>>,
 }
 
@@ -170,7 +128,7 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     let key = match bearer_key(&req) {
         Ok(k) => k,
         Err(f) => {
-            state.metrics.verification(f.code());
+            state.metrics.verification(f.as_str());
             return Ok(unauthorized(f));
         }
     };
@@ -181,7 +139,7 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
                 id: k.id,
                 name: k.name,
                 prefix: k.prefix,
-                scopes: k.scopes,
+                scopes: k.scopes.iter().map(|s| s.as_str()).collect(),
                 expires_at: k.expires_at,
             },
         })),
@@ -254,14 +212,14 @@ pub async fn introspect(
     };
     let inactive = || HttpResponse::Ok().json(serde_json::json!({ "active": false }));
     let Ok(key) = PlainKey::parse(token.trim()) else {
-        state.metrics.verification(AuthFailure::Malformed.code());
+        state.metrics.verification(AuthFailure::Malformed.as_str());
         return Ok(inactive());
     };
     match verify(&state, &key).await {
         Ok(k) => {
             let mut body = serde_json::json!({
                 "active": true,
-                "scope": k.scopes.join(" "),
+                "scope": Scope::joined(&k.scopes, " "),
                 "sub": k.account_id,
                 "client_id": k.id,
                 "token_type": "api_key",

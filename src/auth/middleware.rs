@@ -62,7 +62,7 @@ pub async fn require_login(
         Ok(t) => t,
         Err(e) => return Ok(req.error_response(AppError::from(e))),
     };
-    let role = Role::parse(&user.role).unwrap_or(Role::Member);
+    let role = user.role;
     req.extensions_mut()
         .insert(CurrentUser { user, role, csrf });
     Ok(next.call(req).await?.map_into_boxed_body())

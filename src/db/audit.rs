@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::audit_events;
+use crate::domain::AuditAction;
 
 /// Where a request came from, for the trail.
 #[derive(Debug, Clone, Default)]
@@ -18,13 +19,13 @@ pub struct Origin {
 
 /// An event to record.
 #[derive(Debug, Clone)]
-pub struct NewEvent<'a> {
+pub struct NewEvent {
     /// Account the event concerns.
     pub account_id: Option<Uuid>,
     /// Who did it.
     pub actor_id: Option<Uuid>,
-    /// e.g. `key.created`.
-    pub action: &'a str,
+    /// What happened.
+    pub action: AuditAction,
     /// Key concerned.
     pub key_id: Option<Uuid>,
     /// Non-secret context.
@@ -41,8 +42,8 @@ pub struct Event {
     pub account_id: Option<Uuid>,
     /// Actor.
     pub actor_id: Option<Uuid>,
-    /// Action.
-    pub action: String,
+    /// What happened.
+    pub action: AuditAction,
     /// Key.
     pub key_id: Option<Uuid>,
     /// Context.
@@ -58,7 +59,7 @@ pub struct Event {
 /// Writes one event (call inside the transaction of the change it records).
 pub async fn record(
     conn: &mut AsyncPgConnection,
-    ev: NewEvent<'_>,
+    ev: NewEvent,
     origin: &Origin,
 ) -> QueryResult<()> {
     let ua = origin
@@ -84,7 +85,7 @@ pub async fn record(
 pub async fn list_for_account_action(
     conn: &mut AsyncPgConnection,
     account: Uuid,
-    action: &str,
+    action: AuditAction,
 ) -> QueryResult<Vec<Event>> {
     audit_events::table
         .filter(audit_events::account_id.eq(account))

@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod enums;
 pub mod pool;
 pub mod prune;
 pub mod schema;

@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::users;
+use crate::domain::Role;
 
 /// An account row (the password hash is loaded only where login needs it).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -15,8 +16,8 @@ pub struct User {
     pub id: Uuid,
     /// Login e-mail.
     pub email: String,
-    /// `member` or `support`.
-    pub role: String,
+    /// Member or support staff.
+    pub role: Role,
     /// IANA zone.
     pub time_zone: String,
     /// Operator flag.
@@ -77,7 +78,7 @@ pub async fn insert(
     conn: &mut AsyncPgConnection,
     email: &str,
     password_hash: &str,
-    role: &str,
+    role: Role,
 ) -> QueryResult<User> {
     diesel::insert_into(users::table)
         .values((
@@ -103,7 +104,7 @@ pub async fn set_password(
 }
 
 /// Sets an account's role.
-pub async fn set_role(conn: &mut AsyncPgConnection, id: Uuid, role: &str) -> QueryResult<usize> {
+pub async fn set_role(conn: &mut AsyncPgConnection, id: Uuid, role: Role) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set(users::role.eq(role))
         .execute(conn)

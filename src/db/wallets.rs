@@ -6,6 +6,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::wallets;
+use crate::domain::{AuditAction, WalletKind};
 
 /// A wallet row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -17,8 +18,8 @@ pub struct Wallet {
     pub account_id: Uuid,
     /// base58 address.
     pub address: String,
-    /// `external`, `embedded` or `custodial`.
-    pub kind: String,
+    /// Self-custodied, embedded or custodial.
+    pub kind: WalletKind,
     /// When it was linked.
     pub linked_at: DateTime<Utc>,
 }
@@ -41,7 +42,7 @@ pub async fn insert_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     address: &str,
-    kind: &str,
+    kind: WalletKind,
 ) -> QueryResult<Wallet> {
     diesel::insert_into(wallets::table)
         .values((
@@ -74,6 +75,17 @@ pub struct Challenge {
     pub used_at: Option<DateTime<Utc>>,
 }
 
+impl Challenge {
+    /// What the linking rules look at (`domain::challenge`).
+    pub fn facts(&self) -> crate::domain::challenge::Challenge {
+        crate::domain::challenge::Challenge {
+            address: self.address.clone(),
+            expires_at: self.expires_at,
+            used_at: self.used_at,
+        }
+    }
+}
+
 /// Stores a new challenge for the account.
 pub async fn insert_challenge(
     conn: &mut AsyncPgConnection,
@@ -97,18 +109,21 @@ pub async fn insert_challenge(
         .await
 }
 
-/// One of the account's challenges (another account's is the same as a missing one), and
-/// whether it has expired by the database's clock.
+/// One of the account's challenges (another account's is the same as a missing one), with the
+/// database's clock to judge it by.
 pub async fn find_challenge_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     id: Uuid,
-) -> QueryResult<Option<(Challenge, bool)>> {
+) -> QueryResult<Option<(Challenge, DateTime<Utc>)>> {
     use super::schema::wallet_challenges as wc;
     wc::table
         .filter(wc::account_id.eq(account))
         .filter(wc::id.eq(id))
-        .select((Challenge::as_select(), wc::expires_at.le(diesel::dsl::now)))
+        .select((
+            Challenge::as_select(),
+            diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"),
+        ))
         .first(conn)
         .await
         .optional()
@@ -158,15 +173,15 @@ pub async fn link_external_for_account(
             if taken.is_some() {
                 return Err(diesel::result::Error::RollbackTransaction);
             }
-            let w = insert_for_account(conn, account, address, "external").await?;
+            let w = insert_for_account(conn, account, address, WalletKind::External).await?;
             super::audit::record(
                 conn,
                 super::audit::NewEvent {
                     account_id: Some(account),
                     actor_id: Some(account),
-                    action: "wallet.linked",
+                    action: AuditAction::WalletLinked,
                     key_id: None,
-                    detail: serde_json::json!({ "address": address, "kind": "external" }),
+                    detail: serde_json::json!({ "address": address, "kind": WalletKind::External.as_str() }),
                 },
                 origin,
             )
@@ -212,7 +227,7 @@ pub async fn unlink_external_for_account(
             wallets::table
                 .filter(wallets::account_id.eq(account))
                 .filter(wallets::id.eq(id))
-                .filter(wallets::kind.eq("external")),
+                .filter(wallets::kind.eq(WalletKind::External)),
         )
         .returning(Wallet::as_returning())
         .get_result(conn)
@@ -224,9 +239,9 @@ pub async fn unlink_external_for_account(
                 super::audit::NewEvent {
                     account_id: Some(account),
                     actor_id: Some(account),
-                    action: "wallet.unlinked",
+                    action: AuditAction::WalletUnlinked,
                     key_id: None,
-                    detail: serde_json::json!({ "address": w.address, "kind": w.kind }),
+                    detail: serde_json::json!({ "address": w.address, "kind": w.kind.as_str() }),
                 },
                 origin,
             )

@@ -3,6 +3,12 @@
 use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+/// The last year a custom expiry may fall in (it must lie before 1 January of the next).
+pub const LAST_YEAR: i32 = 2099;
+
+/// The `max` of the custom date input: the last minute of `LAST_YEAR`.
+pub const CUSTOM_MAX_INPUT: &str = "2099-12-31T23:59";
+
 /// The raw form fields.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct ExpirationInput {
@@ -76,7 +82,7 @@ impl Expiration {
         if at < now + Duration::minutes(1) {
             return Err("Expiration must be at least one minute in the future".into());
         }
-        let limit = Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).single();
+        let limit = Utc.with_ymd_and_hms(LAST_YEAR + 1, 1, 1, 0, 0, 0).single();
         if limit.is_some_and(|l| at >= l) {
             return Err("Expiration must be before 1 January 2100".into());
         }

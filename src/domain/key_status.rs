@@ -20,6 +20,35 @@ pub enum KeyStatus {
 /// How close an expiry counts as "soon".
 pub const EXPIRES_SOON: Duration = Duration::days(7);
 
+/// How recent a use makes the revoke dialog warn that the key is in use.
+pub const RECENT_USE: Duration = Duration::days(7);
+
+/// Why a revoked key can't be renamed or re-dated.
+pub const REVOKED_IS_FINAL: &str = "Revoked keys can't be changed — create a new key instead.";
+
+/// Why an active key can't be deleted.
+pub const REVOKE_BEFORE_DELETE: &str =
+    "Only revoked or expired keys can be deleted — revoke it first.";
+
+/// Whether a key is past its expiry at `now`.
+pub fn is_expired(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    expires_at.is_some_and(|e| e <= now)
+}
+
+/// Whether a key may be deleted: revoked or expired (its audit events stay).
+pub fn is_deletable(
+    revoked_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    revoked_at.is_some() || is_expired(expires_at, now)
+}
+
+/// Whether the last use lies within `RECENT_USE` of `now`.
+pub fn used_recently(last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_used_at.is_some_and(|t| now - t <= RECENT_USE)
+}
+
 impl KeyStatus {
     /// Decides the status from the key's dates and whether the account's keys are paused.
     pub fn of(
@@ -30,7 +59,7 @@ impl KeyStatus {
     ) -> Self {
         if revoked_at.is_some() {
             KeyStatus::Revoked
-        } else if expires_at.is_some_and(|e| e <= now) {
+        } else if is_expired(expires_at, now) {
             KeyStatus::Expired
         } else if account_paused {
             KeyStatus::Paused

@@ -1,5 +1,10 @@
-//! Pure types and rules: no actix, no diesel. One concept per file, each unit-tested.
+//! Pure types and rules: no actix, no queries. One concept per file, each unit-tested. The
+//! text enums (`Scope`, `Role`, `WalletKind`, `AuthFailure`, `AuditAction`) carry diesel's
+//! mapping derives so rows can hold them; their `ToSql`/`FromSql` live in `db::enums`.
 
+pub mod audit_action;
+pub mod auth_failure;
+pub mod challenge;
 pub mod eligibility;
 pub mod expiration;
 pub mod key;
@@ -11,6 +16,8 @@ pub mod scope;
 pub mod time;
 pub mod wallet;
 
+pub use audit_action::AuditAction;
+pub use auth_failure::AuthFailure;
 pub use eligibility::{Eligibility, MAX_ACTIVE_KEYS, Reason};
 pub use expiration::{Expiration, ExpirationInput};
 pub use key::{KEY_PREFIX, KeyHash, KeyHasher, PlainKey};

@@ -1,7 +1,16 @@
 //! Account roles.
 
 /// What a user may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     /// A customer: their own settings only.
     Member,
@@ -10,6 +19,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role.
+    pub const ALL: [Role; 2] = [Role::Member, Role::Support];
+
     /// Database name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -19,9 +31,7 @@ impl Role {
     }
     /// Parses the database name.
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Member, Role::Support]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 

@@ -1,7 +1,19 @@
 //! What a key may do. One string mapping, used by forms, the database and templates.
 
 /// A permission a key can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Scope {
     /// Buy with crypto through the VM.
     VmBuyCrypto,
@@ -27,6 +39,12 @@ impl Scope {
             Scope::VmBuyCrypto => "Buy from vending machines with crypto on your behalf.",
             Scope::MarketplaceTakeClawBid => "Accept claw bids on the marketplace for you.",
         }
+    }
+
+    /// The names, space-separated (the OAuth `scope` form).
+    pub fn joined(scopes: &[Scope], separator: &str) -> String {
+        let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+        names.join(separator)
     }
 
     /// Parses the stable name.

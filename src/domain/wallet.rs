@@ -1,7 +1,16 @@
 //! Solana wallets linked to an account.
 
 /// Who holds a wallet's private key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum WalletKind {
     /// Self-custodied; ownership proven by signing a challenge. The only kind that qualifies.
     External,
@@ -136,29 +145,6 @@ impl WalletAddress {
     }
 }
 
-/// The text a wallet signs to link itself, in the spirit of Sign-In With Solana: who asks,
-/// which address, what for, a nonce and a validity window.
-pub fn challenge_message(
-    scheme: &str,
-    domain: &str,
-    address: &WalletAddress,
-    account_email: &str,
-    nonce: &str,
-    issued_at: chrono::DateTime<chrono::Utc>,
-    expires_at: chrono::DateTime<chrono::Utc>,
-) -> String {
-    format!(
-        "{domain} wants you to link your Solana account:\n{address}\n\n\
-         Link this wallet to the Phygitals account {account_email} so it can use API keys. \
-         Signing proves you hold this wallet's key; it sends no transaction and costs nothing.\n\n\
-         URI: {scheme}://{domain}/settings/wallets\nVersion: 1\nNonce: {nonce}\n\
-         Issued At: {}\nExpiration Time: {}",
-        issued_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        address = address.as_str(),
-    )
-}
-
 #[cfg(test)]
 mod signature_tests {
     use super::*;
@@ -206,7 +192,7 @@ mod signature_tests {
     fn the_challenge_names_domain_address_nonce_and_times() {
         let (_, addr) = keypair();
         let t = chrono::Utc::now();
-        let m = challenge_message(
+        let m = crate::domain::challenge::challenge_message(
             "https",
             "keys.example",
             &addr,

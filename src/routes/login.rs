@@ -15,7 +15,7 @@ use crate::config::Secret;
 use crate::db::audit::{self, NewEvent};
 use crate::db::throttle::{self, Admission};
 use crate::db::users;
-use crate::domain::limits;
+use crate::domain::{AuditAction, limits};
 use crate::error::AppError;
 use crate::routes::origin;
 use crate::session::csrf::{TokenOnly, login_cookie_removal, public_form_token};
@@ -144,7 +144,7 @@ pub async fn login(
             NewEvent {
                 account_id,
                 actor_id: account_id,
-                action: "login.failed",
+                action: AuditAction::LoginFailed,
                 key_id: None,
                 detail: serde_json::json!({ "email": email }),
             },
@@ -170,7 +170,7 @@ pub async fn login(
         NewEvent {
             account_id: Some(user.id),
             actor_id: Some(user.id),
-            action: "login.succeeded",
+            action: AuditAction::LoginSucceeded,
             key_id: None,
             detail: serde_json::json!({}),
         },
@@ -224,7 +224,7 @@ pub async fn logout(
             NewEvent {
                 account_id: Some(user),
                 actor_id: Some(user),
-                action: "logout",
+                action: AuditAction::Logout,
                 key_id: None,
                 detail: serde_json::json!({}),
             },

@@ -749,13 +749,14 @@ async fn hostile_names_and_user_agents_render_inert_on_support_pages() {
         let hasher = keydesk::domain::KeyHasher::new(&[7; 32]);
         keydesk::db::api_keys::create_for_account(
             &mut c,
-            victim.id,
             keydesk::db::api_keys::NewKey {
-                name,
-                prefix: key.display_prefix(),
-                hash: &hasher.hash(&key),
-                scopes: vec!["vm.buy.crypto".into()],
-                request_id: uuid::Uuid::new_v4(),
+                account_id: victim.id,
+                name: (*name).to_owned(),
+                prefix: key.display_prefix().to_owned(),
+                hash: hasher.hash(&key).0.to_vec(),
+                hash_version: keydesk::domain::key::HASH_VERSION,
+                scopes: vec![keydesk::domain::Scope::VmBuyCrypto],
+                request_id: Some(uuid::Uuid::new_v4()),
                 expires_at: None,
             },
             &origin(),

@@ -58,7 +58,7 @@ async fn sixty_parallel_guesses_get_at_most_the_limit_checked() {
     );
     assert_eq!(wrong + throttled, 60, "{statuses:?}");
     let mut c = app.conn().await;
-    let checked = audit::list_for_account_action(&mut c, victim.id, "login.failed")
+    let checked = audit::list_for_account_action(&mut c, victim.id, action("login.failed"))
         .await
         .unwrap();
     assert!(
@@ -302,7 +302,7 @@ async fn plain_http_sends_no_hsts_and_forwarded_for_counts_only_from_trusted_pro
 
 async fn last_failed_login_ip(app: &TestApp, account: uuid::Uuid) -> Option<String> {
     let mut c = app.conn().await;
-    audit::list_for_account_action(&mut c, account, "login.failed")
+    audit::list_for_account_action(&mut c, account, action("login.failed"))
         .await
         .unwrap()
         .last()

@@ -387,14 +387,12 @@ impl TestApp {
         let password = keydesk::auth::password::generate_password();
         let hash = keydesk::auth::password::hash_blocking(&Secret::new(password.clone())).unwrap();
         let mut c = self.conn().await;
-        let u = users::insert(&mut c, email, &hash, role.as_str())
-            .await
-            .unwrap();
+        let u = users::insert(&mut c, email, &hash, role).await.unwrap();
         users::set_api_keys_enabled(&mut c, u.id, api_keys_enabled)
             .await
             .unwrap();
         for (kind, addr) in wallets_ {
-            wallets::insert_for_account(&mut c, u.id, addr, kind.as_str())
+            wallets::insert_for_account(&mut c, u.id, addr, *kind)
                 .await
                 .unwrap();
         }
@@ -509,4 +507,9 @@ fn serde_html_form_encode(pairs: &[(&str, &str)]) -> String {
 /// An audit origin for direct repository calls in tests.
 pub fn origin() -> Origin {
     Origin::default()
+}
+
+/// The audit action with this code (tests name actions as the trail shows them).
+pub fn action(code: &str) -> keydesk::domain::AuditAction {
+    keydesk::domain::AuditAction::parse(code).unwrap_or_else(|| panic!("no audit action {code}"))
 }

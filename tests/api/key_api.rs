@@ -360,7 +360,7 @@ async fn the_openapi_document_matches_the_api() {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-    use keydesk::api::AuthFailure::*;
+    use keydesk::domain::AuthFailure::*;
     let served: Vec<&str> = [
         Missing,
         Malformed,
@@ -370,7 +370,7 @@ async fn the_openapi_document_matches_the_api() {
         AccountNotEligible,
     ]
     .iter()
-    .map(|f| f.code())
+    .map(|f| f.as_str())
     .collect();
     assert_eq!(documented, served);
     let scopes: Vec<&str> = doc["components"]["schemas"]["Scope"]["enum"]

@@ -28,7 +28,7 @@ async fn act(app: &TestApp, id: Uuid, action: &str, fields: &[(&str, &str)]) -> 
 
 async fn events(app: &TestApp, account: Uuid, action: &str) -> usize {
     let mut c = app.conn().await;
-    audit::list_for_account_action(&mut c, account, action)
+    audit::list_for_account_action(&mut c, account, crate::helpers::action(action))
         .await
         .unwrap()
         .len()

@@ -152,7 +152,7 @@ async fn staff_can_change_nothing_and_each_view_is_audited() {
     app.get(&format!("/support/accounts/{}", member.id)).await;
     app.get(&format!("/support/accounts/{}", member.id)).await;
     let mut c = app.conn().await;
-    let views = audit::list_for_account_action(&mut c, member.id, "support.viewed")
+    let views = audit::list_for_account_action(&mut c, member.id, action("support.viewed"))
         .await
         .unwrap();
     assert_eq!(views.len(), 2);

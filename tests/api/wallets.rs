@@ -109,7 +109,7 @@ async fn signing_the_challenge_links_the_wallet_and_makes_the_account_eligible()
     assert!(!keys.contains("You can't create keys yet"), "eligible now");
     let mut c = app.conn().await;
     assert_eq!(
-        audit::list_for_account_action(&mut c, user.id, "wallet.linked")
+        audit::list_for_account_action(&mut c, user.id, action("wallet.linked"))
             .await
             .unwrap()
             .len(),
@@ -185,7 +185,7 @@ async fn each_bad_link_attempt_is_refused_clearly_and_links_nothing() {
 
     let n: i64 = wallets::table.count().get_result(&mut c).await.unwrap();
     assert_eq!(n, 0, "nothing linked");
-    let failures = audit::list_for_account_action(&mut c, user.id, "wallet.link_failed")
+    let failures = audit::list_for_account_action(&mut c, user.id, action("wallet.link_failed"))
         .await
         .unwrap();
     assert!(failures.len() >= 5);
@@ -278,7 +278,7 @@ async fn unlinking_the_last_external_wallet_pauses_keys_and_relinking_resumes_th
         "resumed"
     );
     assert_eq!(
-        audit::list_for_account_action(&mut c, user.id, "wallet.unlinked")
+        audit::list_for_account_action(&mut c, user.id, action("wallet.unlinked"))
             .await
             .unwrap()
             .len(),

@@ -11,7 +11,7 @@ use super::view::{CreateFormView, PageState, SecretView, render_page};
 use crate::auth::CurrentUser;
 use crate::db::api_keys::{self, CreateOutcome, NewKey};
 use crate::domain::time::zone;
-use crate::domain::{Expiration, ExpirationInput, KeyName, PlainKey, Scope};
+use crate::domain::{Expiration, ExpirationInput, KeyName, Scope};
 use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
 use crate::routes::origin;
@@ -75,7 +75,11 @@ pub async fn create(
     };
     let user = &current.user;
     let tz = zone(&user.time_zone);
-    let now = Utc::now();
+    // "at least a minute ahead" is judged on the database's clock, like every expiry
+    let now = {
+        let mut conn = state.pool.get().await?;
+        crate::db::now(&mut conn).await?
+    };
     let support = &state.settings.support_email;
 
     let name = KeyName::parse(&form.name);
@@ -129,24 +133,16 @@ pub async fn create(
         .await;
     };
 
-    let secret = PlainKey::generate();
-    let hash = state.key_hasher.hash(&secret);
-    let scope_names: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
-    let mut conn = state.pool.get().await?;
-    let outcome = api_keys::create_for_account(
-        &mut conn,
+    let (secret, row) = NewKey::generate(
+        &state.key_hasher,
         user.id,
-        NewKey {
-            name: name.as_str(),
-            prefix: secret.display_prefix(),
-            hash: &hash,
-            scopes: scope_names,
-            request_id: *request_id,
-            expires_at: expiration.as_option(),
-        },
-        &origin(&req),
-    )
-    .await?;
+        name,
+        scopes.clone(),
+        expiration.as_option(),
+        *request_id,
+    );
+    let mut conn = state.pool.get().await?;
+    let outcome = api_keys::create_for_account(&mut conn, row, &origin(&req)).await?;
 
     let (state_, status) = match outcome {
         CreateOutcome::Created(row) => {

@@ -13,6 +13,7 @@ use crate::auth::CurrentUser;
 use crate::db::api_keys::{self, KeyRow};
 use crate::domain::eligibility::{Eligibility, Facts, MAX_ACTIVE_KEYS};
 use crate::domain::expiration::{DEFAULT_PRESET, PRESETS};
+use crate::domain::key_status::{is_deletable, used_recently};
 use crate::domain::time::{local_date, local_datetime, relative, zone};
 use crate::domain::{KeyStatus, PlainKey, Scope};
 use crate::error::AppError;
@@ -28,7 +29,7 @@ pub struct KeyView {
     /// `phy_` + 8.
     pub prefix: String,
     /// Scope names.
-    pub scopes: Vec<String>,
+    pub scopes: Vec<&'static str>,
     /// "Never", a local date-time, or "Expired 3 days ago".
     pub expires: String,
     /// Relative hint ("in 5 days") or exact time on hover.
@@ -79,7 +80,7 @@ impl KeyView {
             id: k.id,
             name: crate::domain::key_name::visible(&k.name),
             prefix: k.prefix.clone(),
-            scopes: k.scopes.clone(),
+            scopes: k.scopes.iter().map(|s| s.as_str()).collect(),
             expires,
             expires_hint,
             expires_soon: status == KeyStatus::ExpiresSoon,
@@ -90,10 +91,10 @@ impl KeyView {
             status: status.label(),
             status_css: status.css(),
             revoked: status == KeyStatus::Revoked,
-            deletable: matches!(status, KeyStatus::Revoked | KeyStatus::Expired),
+            deletable: is_deletable(k.revoked_at, k.expires_at, now),
             recent_use: k
                 .last_used_at
-                .filter(|t| now - *t <= Duration::days(7))
+                .filter(|_| used_recently(k.last_used_at, now))
                 .map(|t| relative(t, now))
                 .unwrap_or_default(),
         }
@@ -216,7 +217,7 @@ impl SecretView {
         Self {
             key: key.expose().to_owned(),
             name: row.name.clone(),
-            scopes: row.scopes.join(", "),
+            scopes: Scope::joined(&row.scopes, ", "),
             expires: match row.expires_at {
                 None => "Never expires".into(),
                 Some(t) => format!("Expires {} ({})", local_datetime(t, tz), tz.name()),
@@ -235,23 +236,6 @@ pub struct ActivityView {
     pub when_title: String,
     /// From where.
     pub ip: String,
-}
-
-fn describe(action: &str, detail: &serde_json::Value) -> String {
-    let name = detail
-        .get("name")
-        .and_then(|v| v.as_str())
-        .unwrap_or("a key");
-    match action {
-        "key.created" => format!("Created key “{name}”"),
-        "key.revoked" => format!("Revoked key “{name}”"),
-        "key.renamed" => format!("Renamed key to “{name}”"),
-        "key.expiration_changed" => format!("Changed the expiration of “{name}”"),
-        "key.deleted" => format!("Deleted key “{name}”"),
-        "wallet.linked" => "Linked a wallet".into(),
-        "wallet.unlinked" => "Unlinked a wallet".into(),
-        other => other.to_owned(),
-    }
 }
 
 /// The keys page.
@@ -336,7 +320,7 @@ pub async fn render_page(
         .iter()
         .filter(|k| KeyStatus::of(k.revoked_at, k.expires_at, false, now).counts_as_active())
         .count() as i64;
-    let wallets = api_keys::wallet_facts(wallet_rows);
+    let wallets = wallet_rows;
     let eligibility = Eligibility::evaluate(&Facts {
         api_keys_enabled: user.api_keys_enabled,
         wallets: &wallets,
@@ -363,7 +347,7 @@ pub async fn render_page(
         activity: events
             .iter()
             .map(|e| ActivityView {
-                text: describe(&e.action, &e.detail),
+                text: e.action.describe(&e.detail),
                 when: relative(e.created_at, now),
                 when_title: format!("{} ({})", local_datetime(e.created_at, tz), tz.name()),
                 ip: e.ip.clone().unwrap_or_default(),

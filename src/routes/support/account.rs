@@ -12,7 +12,7 @@ use super::layout;
 use crate::auth::CurrentUser;
 use crate::db::audit::{self, NewEvent};
 use crate::db::{api_keys, users, wallets};
-use crate::domain::WalletKind;
+use crate::domain::AuditAction;
 use crate::domain::time::{local_date, local_datetime, zone};
 use crate::domain::wallet::short_address;
 use crate::error::AppError;
@@ -54,7 +54,9 @@ pub struct TrailRow {
     /// Actor e-mail, or "operator"/"system".
     pub actor: String,
     /// Action code.
-    pub action: String,
+    pub action: &'static str,
+    /// What it means, in words.
+    pub description: String,
     /// Key (prefix or name) if any.
     pub key: String,
     /// IP.
@@ -69,7 +71,7 @@ struct AccountPage {
     layout: Layout,
     account_id: Uuid,
     email: String,
-    role: String,
+    role: &'static str,
     time_zone: String,
     api_keys_enabled: bool,
     reasons: Vec<ReasonView>,
@@ -111,7 +113,7 @@ pub async fn account(
         NewEvent {
             account_id: Some(user.id),
             actor_id: Some(current.user.id),
-            action: "support.viewed",
+            action: AuditAction::SupportViewed,
             key_id: None,
             detail: serde_json::json!({ "staff": current.user.email }),
         },
@@ -157,7 +159,7 @@ pub async fn account(
         layout: account_layout,
         account_id: user.id,
         email: user.email.clone(),
-        role: user.role.clone(),
+        role: user.role.as_str(),
         time_zone: user.time_zone.clone(),
         api_keys_enabled: user.api_keys_enabled,
         reasons: reasons(&eligibility, &state.settings.support_email),
@@ -165,7 +167,7 @@ pub async fn account(
         wallets: wallet_rows
             .iter()
             .map(|w| WalletRow {
-                kind: WalletKind::parse(&w.kind).map_or("Unknown", WalletKind::label),
+                kind: w.kind.label(),
                 short: short_address(&w.address),
                 address: w.address.clone(),
                 linked: local_date(w.linked_at, tz),
@@ -187,7 +189,8 @@ pub async fn account(
             .map(|e| TrailRow {
                 when: local_datetime(e.created_at, tz),
                 actor: who(e.actor_id),
-                action: e.action.clone(),
+                action: e.action.as_str(),
+                description: e.action.describe(&e.detail),
                 key: e
                     .key_id
                     .map(|k| {

@@ -24,7 +24,7 @@ pub struct AccountHit {
     /// E-mail.
     pub email: String,
     /// Role.
-    pub role: String,
+    pub role: &'static str,
     /// Flag.
     pub api_keys_enabled: bool,
 }
@@ -129,7 +129,7 @@ pub async fn search(
             .map(|u| AccountHit {
                 id: u.id,
                 email: u.email,
-                role: u.role,
+                role: u.role.as_str(),
                 api_keys_enabled: u.api_keys_enabled,
             })
             .collect(),

@@ -1,0 +1,304 @@
+//! The `api_keys` table, in the rooms readers look for: this file holds the row types, the
+//! create transaction and the owner-filtered reads; `lifecycle` the changes (rename, re-date,
+//! revoke, delete) and their outcomes; `verify` the hot path that authenticates a presented
+//! key; `eligibility` the facts the create rule is decided from; `page` the keys page's read
+//! model. Every query is filtered by the owning account, except the lookups by hash.
+
+mod eligibility;
+mod lifecycle;
+mod page;
+mod verify;
+
+pub use eligibility::{count_active_for_account, eligibility_for_account};
+pub use lifecycle::{
+    DeleteOutcome, ExpirationOutcome, RenameOutcome, RevokeOutcome, delete_for_account,
+    rename_for_account, revoke_for_account, set_expiration_for_account,
+};
+pub use page::keys_page_data;
+pub use verify::{KeyAuth, find_by_hash, record_last_used};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::audit::{self, NewEvent, Origin};
+use super::schema::api_keys;
+use crate::domain::eligibility::Eligibility;
+use crate::domain::key::HASH_VERSION;
+use crate::domain::{AuditAction, KeyHash, KeyHasher, KeyName, PlainKey, Scope};
+
+/// A key's metadata: everything but its hash.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct KeyRow {
+    /// Public id.
+    pub id: Uuid,
+    /// Owner.
+    pub account_id: Uuid,
+    /// Label.
+    pub name: String,
+    /// `phy_` + 8.
+    pub prefix: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Expiry, None = never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Approximate last use.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Revoked when.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Revoked by whom.
+    pub revoked_by: Option<Uuid>,
+}
+
+/// A key to insert: made only by `NewKey::generate`, which returns the secret beside it (the
+/// secret itself is never part of a row).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct NewKey {
+    /// Owner.
+    pub account_id: Uuid,
+    /// Validated name.
+    pub name: String,
+    /// Display prefix (`phy_` + 8).
+    pub prefix: String,
+    /// HMAC-SHA-256 of the secret under the pepper.
+    pub hash: Vec<u8>,
+    /// Which hash scheme `hash` is.
+    pub hash_version: i16,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// One-time form id (replay protection).
+    pub request_id: Option<Uuid>,
+    /// Expiry; None = never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl NewKey {
+    /// A fresh secret and the row that stores its hash: the one place keys are made (the
+    /// create handler and the operator CLI both call it).
+    pub fn generate(
+        hasher: &KeyHasher,
+        account_id: Uuid,
+        name: &KeyName,
+        scopes: Vec<Scope>,
+        expires_at: Option<DateTime<Utc>>,
+        request_id: Uuid,
+    ) -> (PlainKey, NewKey) {
+        let secret = PlainKey::generate();
+        let row = NewKey {
+            account_id,
+            name: name.as_str().to_owned(),
+            prefix: secret.display_prefix().to_owned(),
+            hash: hasher.hash(&secret).0.to_vec(),
+            hash_version: HASH_VERSION,
+            scopes,
+            request_id: Some(request_id),
+            expires_at,
+        };
+        (secret, row)
+    }
+}
+
+/// What a create attempt did.
+#[derive(Debug)]
+pub enum CreateOutcome {
+    /// A new key.
+    Created(KeyRow),
+    /// This request id already created this key: nothing new was made.
+    AlreadyCreated(KeyRow),
+    /// Another non-revoked key has this name.
+    NameTaken,
+    /// The account may not create keys now (every reason).
+    NotEligible(Eligibility),
+}
+
+/// `revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`
+#[diesel::dsl::auto_type]
+pub(crate) fn is_active() -> _ {
+    api_keys::revoked_at.is_null().and(
+        api_keys::expires_at
+            .is_null()
+            .or(api_keys::expires_at.gt(diesel::dsl::now)),
+    )
+}
+
+/// Records an event about `key` on its account: the key's name and prefix, plus `extra`.
+pub(crate) async fn record_key_event(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    action: AuditAction,
+    key: &KeyRow,
+    extra: serde_json::Value,
+    origin: &Origin,
+) -> QueryResult<()> {
+    let mut detail = serde_json::json!({ "name": key.name, "prefix": key.prefix });
+    if let (Some(d), serde_json::Value::Object(e)) = (detail.as_object_mut(), extra) {
+        d.extend(e);
+    }
+    audit::record(
+        conn,
+        NewEvent {
+            account_id: Some(key.account_id),
+            actor_id: Some(actor),
+            action,
+            key_id: Some(key.id),
+            detail,
+        },
+        origin,
+    )
+    .await
+}
+
+/// Creates a key under the account-row lock: eligibility (including the 10-key limit), the
+/// request-id replay check and name uniqueness are decided inside the same transaction as the
+/// insert and its audit event, so concurrent creates cannot overshoot the limit.
+pub async fn create_for_account(
+    conn: &mut AsyncPgConnection,
+    key: NewKey,
+    origin: &Origin,
+) -> QueryResult<CreateOutcome> {
+    let account = key.account_id;
+    conn.transaction(async move |conn| {
+        let Some(user) = super::users::lock_for_update(conn, account).await? else {
+            return Err(diesel::result::Error::NotFound);
+        };
+        if let Some(existing) = api_keys::table
+            .filter(api_keys::account_id.eq(account))
+            .filter(api_keys::request_id.eq(key.request_id))
+            .select(KeyRow::as_select())
+            .first(conn)
+            .await
+            .optional()?
+        {
+            return Ok(CreateOutcome::AlreadyCreated(existing));
+        }
+        let eligibility = eligibility_for_account(conn, account, user.api_keys_enabled).await?;
+        if !eligibility.can_create() {
+            return Ok(CreateOutcome::NotEligible(eligibility));
+        }
+        if name_taken(conn, account, &key.name, None).await? {
+            return Ok(CreateOutcome::NameTaken);
+        }
+        let row: KeyRow = diesel::insert_into(api_keys::table)
+            .values(&key)
+            .returning(KeyRow::as_returning())
+            .get_result(conn)
+            .await?;
+        record_key_event(
+            conn,
+            account,
+            AuditAction::KeyCreated,
+            &row,
+            serde_json::json!({ "scopes": Scope::joined(&row.scopes, " "), "expires_at": row.expires_at }),
+            origin,
+        )
+        .await?;
+        Ok(CreateOutcome::Created(row))
+    })
+    .await
+}
+
+/// Whether another non-revoked key of the account has this name (case-insensitively).
+pub async fn name_taken(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> QueryResult<bool> {
+    let mut q = api_keys::table
+        .filter(api_keys::account_id.eq(account))
+        .filter(api_keys::revoked_at.is_null())
+        .filter(super::lower(api_keys::name).eq(name.to_lowercase()))
+        .select(api_keys::id)
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(api_keys::id.ne(id));
+    }
+    Ok(q.first::<Uuid>(conn).await.optional()?.is_some())
+}
+
+/// An account's keys: active first, then newest first. Without `include_inactive`, only keys
+/// that are neither revoked nor expired. (Two fixed queries rather than a boxed one, so
+/// diesel can keep both prepared.) Generic over the connection so the keys page can send it
+/// pipelined with its other queries (`page`).
+pub async fn list_for_account<C>(
+    conn: &mut C,
+    account: Uuid,
+    include_inactive: bool,
+) -> QueryResult<Vec<KeyRow>>
+where
+    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>,
+{
+    let order = (
+        is_active().desc(),
+        api_keys::created_at.desc(),
+        api_keys::id.desc(),
+    );
+    if include_inactive {
+        api_keys::table
+            .filter(api_keys::account_id.eq(account))
+            .select(KeyRow::as_select())
+            .order(order)
+            .load(conn)
+            .await
+    } else {
+        api_keys::table
+            .filter(api_keys::account_id.eq(account))
+            .filter(is_active())
+            .select(KeyRow::as_select())
+            .order(order)
+            .load(conn)
+            .await
+    }
+}
+
+/// One key of the account, or None — for another account's key as for a missing one.
+pub async fn find_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<KeyRow>> {
+    api_keys::table
+        .filter(api_keys::account_id.eq(account))
+        .filter(api_keys::id.eq(id))
+        .select(KeyRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Owners of keys whose display prefix starts with `prefix` (support search). Only account ids
+/// come back: the key rows are shown through the account's page.
+pub async fn accounts_by_key_prefix(
+    conn: &mut AsyncPgConnection,
+    prefix: &str,
+) -> QueryResult<Vec<Uuid>> {
+    let escaped = prefix
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    api_keys::table
+        .filter(api_keys::prefix.like(format!("{escaped}%")))
+        .select(api_keys::account_id)
+        .distinct()
+        .limit(50)
+        .load(conn)
+        .await
+}
+
+/// The owner of the key with this hash (a full key pasted into support search).
+pub async fn account_by_hash(
+    conn: &mut AsyncPgConnection,
+    hash: &KeyHash,
+) -> QueryResult<Option<Uuid>> {
+    api_keys::table
+        .filter(api_keys::hash.eq(hash.0.as_slice()))
+        .select(api_keys::account_id)
+        .first(conn)
+        .await
+        .optional()
+}

@@ -1,0 +1,43 @@
+//! The keys page's read model: the list, the wallets and a page of activity, pipelined.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::{KeyRow, list_for_account};
+use crate::db::audit;
+use crate::db::schema::{audit_events, wallets};
+use crate::domain::WalletKind;
+
+/// Everything the keys page lists, fetched in one pipelined round trip: the keys (active first;
+/// only active ones unless `include_inactive`), the wallets' kinds and addresses, and a page
+/// of recent key and wallet events. The three queries are independent, so they are sent
+/// together on the same connection (diesel-async pipelines concurrently polled queries).
+pub async fn keys_page_data(
+    conn: &AsyncPgConnection,
+    account: Uuid,
+    include_inactive: bool,
+    events_limit: i64,
+    events_offset: i64,
+) -> QueryResult<(Vec<KeyRow>, Vec<(WalletKind, String)>, Vec<audit::Event>)> {
+    let (mut c1, mut c2, mut c3) = (conn, conn, conn);
+    let keys = list_for_account(&mut c1, account, include_inactive);
+    let wallets = wallets::table
+        .filter(wallets::account_id.eq(account))
+        .order((wallets::linked_at.asc(), wallets::id.asc()))
+        .select((wallets::kind, wallets::address))
+        .load::<(WalletKind, String)>(&mut c2);
+    let events = audit_events::table
+        .filter(audit_events::account_id.eq(account))
+        .filter(
+            audit_events::action
+                .like("key.%")
+                .or(audit_events::action.like("wallet.%")),
+        )
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(events_limit)
+        .offset(events_offset)
+        .select(audit::Event::as_select())
+        .load(&mut c3);
+    tokio::try_join!(keys, wallets, events)
+}

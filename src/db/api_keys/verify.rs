@@ -1,0 +1,89 @@
+//! The verification hot path: one indexed query by hash (with the account's flag and whether
+//! it has a self-custodied wallet), and the batched forward-only "last used" write.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{api_keys, users, wallets};
+use crate::domain::{KeyHash, Scope, WalletKind};
+
+/// What the key authority needs to decide about a presented key, in one indexed query.
+#[derive(Debug, Clone, Queryable)]
+pub struct KeyAuth {
+    /// Key id.
+    pub id: Uuid,
+    /// Owner.
+    pub account_id: Uuid,
+    /// Label.
+    pub name: String,
+    /// Prefix.
+    pub prefix: String,
+    /// Scopes.
+    pub scopes: Vec<Scope>,
+    /// Expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Past its expiry by the database's clock (`None` for a key that never expires): the
+    /// one clock every instance shares decides, not the instance's own.
+    pub expired: Option<bool>,
+    /// Revocation.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Account flag.
+    pub api_keys_enabled: bool,
+    /// Account has a self-custodied wallet.
+    pub has_external_wallet: bool,
+}
+
+/// Looks a key up by its hash (the only query not filtered by owner: the hash is the credential).
+pub async fn find_by_hash(
+    conn: &mut AsyncPgConnection,
+    hash: &KeyHash,
+) -> QueryResult<Option<KeyAuth>> {
+    let has_external = diesel::dsl::exists(
+        wallets::table
+            .filter(wallets::account_id.eq(api_keys::account_id))
+            .filter(wallets::kind.eq(WalletKind::External)),
+    );
+    api_keys::table
+        .inner_join(users::table.on(users::id.eq(api_keys::account_id)))
+        .filter(api_keys::hash.eq(hash.0.as_slice()))
+        .select((
+            api_keys::id,
+            api_keys::account_id,
+            api_keys::name,
+            api_keys::prefix,
+            api_keys::scopes,
+            api_keys::expires_at,
+            api_keys::expires_at.le(diesel::dsl::now),
+            api_keys::revoked_at,
+            users::api_keys_enabled,
+            has_external,
+        ))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Writes buffered last-used times in one statement. Forward-only: an older time never
+/// overwrites a newer one (several instances may flush out of order).
+pub async fn record_last_used(
+    conn: &mut AsyncPgConnection,
+    used: &[(Uuid, DateTime<Utc>)],
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Timestamptz, Uuid as SqlUuid};
+    if used.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = used.iter().map(|(id, _)| *id).collect();
+    let times: Vec<DateTime<Utc>> = used.iter().map(|(_, t)| *t).collect();
+    diesel::sql_query(
+        "UPDATE api_keys k SET last_used_at = v.t
+           FROM unnest($1, $2) AS v(id, t)
+          WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.t)",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Timestamptz>, _>(times)
+    .execute(conn)
+    .await
+}

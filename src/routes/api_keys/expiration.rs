@@ -1,0 +1,107 @@
+//! Change expiration: `GET/POST /settings/api-keys/{id}/expiration`. Same choices and
+//! validation as create; re-dating an expired key passes the 10-key check.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use uuid::Uuid;
+
+use super::action_page::{Action, PageInput, refuse, show};
+use crate::auth::CurrentUser;
+use crate::db::api_keys::{self, ExpirationOutcome};
+use crate::domain::key_status::REVOKED_IS_FINAL;
+use crate::domain::time::{local_datetime, zone};
+use crate::domain::{Expiration, ExpirationInput, MAX_ACTIVE_KEYS};
+use crate::error::AppError;
+use crate::routes::origin;
+use crate::session::{CsrfForm, TypedSession};
+use crate::state::AppState;
+use crate::templates::see_other;
+
+/// `GET /settings/api-keys/{id}/expiration`.
+pub async fn page(
+    id: web::Path<Uuid>,
+    current: web::ReqData<CurrentUser>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    show(Action::Expiration, id.into_inner(), &current, &state).await
+}
+
+/// The change-expiration form.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ExpirationForm {
+    expiration: String,
+    custom_expiration: String,
+}
+
+/// `POST /settings/api-keys/{id}/expiration`.
+pub async fn submit(
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    form: CsrfForm<ExpirationForm>,
+    current: web::ReqData<CurrentUser>,
+    session: TypedSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let form = form.into_inner();
+    let tz = zone(&current.user.time_zone);
+    let input = ExpirationInput {
+        expiration: form.expiration.clone(),
+        custom_expiration: form.custom_expiration.clone(),
+    };
+    let with_error = |error: String| PageInput {
+        action: Action::Expiration,
+        error: Some(error),
+        new_name: None,
+        expiration: Some((form.expiration.as_str(), form.custom_expiration.as_str())),
+    };
+    let now = {
+        let mut conn = state.pool.get().await?;
+        crate::db::now(&mut conn).await?
+    };
+    let expiration = match Expiration::parse(&input, now, tz) {
+        Ok(e) => e,
+        Err(msg) => {
+            return refuse(
+                &state,
+                &current,
+                id,
+                with_error(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let mut conn = state.pool.get().await?;
+    let outcome = api_keys::set_expiration_for_account(
+        &mut conn,
+        current.user.id,
+        id,
+        expiration.as_option(),
+        &origin(&req),
+    )
+    .await?;
+    drop(conn);
+    match outcome {
+        ExpirationOutcome::Updated(row) => {
+            let when = match row.expires_at {
+                None => "never expires".to_owned(),
+                Some(t) => format!("expires {} ({})", local_datetime(t, tz), tz.name()),
+            };
+            session.set_flash(&format!("“{}” now {when}.", row.name))?;
+            Ok(see_other("/settings/api-keys"))
+        }
+        ExpirationOutcome::NotFound => Err(AppError::NotFound),
+        ExpirationOutcome::Revoked => {
+            let msg = REVOKED_IS_FINAL.to_owned();
+            refuse(&state, &current, id, with_error(msg), StatusCode::CONFLICT).await
+        }
+        ExpirationOutcome::LimitReached => {
+            let msg = format!(
+                "You already have {MAX_ACTIVE_KEYS} active keys — revoke one before making this key active again."
+            );
+            refuse(&state, &current, id, with_error(msg), StatusCode::CONFLICT).await
+        }
+    }
+}
