@@ -2,7 +2,8 @@
 # keydesk developer entry point. Two commands matter (see README.md):
 #
 #   ./dev.sh run    private Postgres under .data/, migrations, demo accounts, serve on 127.0.0.1:8080
-#   ./dev.sh test   everything CI runs: fmt check, clippy, all tests (browser tests included)
+#   ./dev.sh test   everything CI runs: fmt check, clippy, all tests (browser tests included),
+#                   the outage, scale-out and API-contract checks
 #
 # Helpers: ./dev.sh pg-start | pg-stop | env (prints the exports for your shell) | psql
 #
@@ -169,6 +170,10 @@ cmd_test() {
   cargo test --quiet -- --test-threads="${TEST_THREADS:-4}"
   say "database outage and crash safety (scripts/outage-check.sh)"
   "$ROOT/scripts/outage-check.sh" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/keydesk"
+  say "scale-out: 3 instances behind HAProxy on PgBouncer, kill -9, rolling restart (scripts/scale-check.sh)"
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || apt_install haproxy
+  command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || apt_install pgbouncer
+  "$ROOT/scripts/scale-check.sh" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/keydesk"
   say "API contract: schemathesis against /api/openapi.json (scripts/api-contract.sh)"
   "$ROOT/scripts/api-contract.sh" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/keydesk"
 }

@@ -6,7 +6,8 @@
 #  1. sessions: log in through the balancer; the session (and its CSRF token) works on every
 #     instance; one verification is one indexed SELECT (pg_stat_statements).
 #  2. the key limit: 50 concurrent creates at 9 of 10 keys, spread over the instances →
-#     exactly one 200, 49 × 409, 10 active keys.
+#     exactly one created (one 200, one row), 10 active keys; the others 409 (or 503 if one
+#     waited longer than APP_DB_TIMEOUT_MS for the account's lock: nothing created either).
 #  3. revocation: revoke through the balancer while 20 pollers per instance ask each instance
 #     directly → no 200 for any request that started after the revoke was answered.
 #  4. kill -9 of one instance under a stream of creates, revokes and reads: HAProxy takes it
@@ -49,6 +50,12 @@ APPPORT="${SCALE_APPPORT:-18111}"
 POOL_MODE="${SCALE_POOL_MODE:-session}"
 POLLERS="${SCALE_POLLERS:-20}"
 KILL_MAX_ERR_PCT="${SCALE_KILL_MAX_ERR_PCT:-5}"
+BENCH="${SCALE_BENCH:-0}"
+BENCH_SECS="${SCALE_BENCH_SECS:-10}"
+BENCH_RUNS="${SCALE_BENCH_RUNS:-3}"
+if [ "$BENCH" = 1 ]; then
+  command -v wrk >/dev/null || { echo "scale-check: SCALE_BENCH=1 needs wrk (apt-get install wrk)" >&2; exit 2; }
+fi
 N=3
 KS_PORT=("" "$APPPORT" "$((APPPORT + 1))" "$((APPPORT + 2))")
 KS_PID=("" "" "" "")
@@ -168,6 +175,8 @@ export APP_WORKERS=2 APP_DB_POOL_SIZE=8 APP_DB_TIMEOUT_MS=3000 RUST_LOG=warn
 # long enough that nothing is flushed before the rolling restart: step 6 proves the flush at
 # shutdown and the forward-only merge of three instances' buffers
 export APP_LAST_USED_FLUSH_MS=600000
+# the benchmark runs the production defaults instead (pool 16, flush every 5 s)
+[ "$BENCH" = 1 ] && export APP_DB_POOL_SIZE=16 APP_LAST_USED_FLUSH_MS=5000
 export APP_PUBLIC_URL="$LB" APP_TRUSTED_PROXIES=127.0.0.1
 for i in 1 2 3; do
   wait_for 1 "$(ks "$i")/healthz" 000 || fail "port ${KS_PORT[$i]} is already taken"
@@ -258,6 +267,124 @@ PW=$(account scale@example.com 9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin)
 for k in $(seq 1 8); do new_key scale@example.com "base-$k" >/dev/null; done
 RKEY=$(new_key scale@example.com revoke-me)   # the 9th key: polled, then revoked
 
+# --- SCALE_BENCH=1: the figures of docs/scaling.md instead of the checks ----------------------
+# wrk -t2 -c32 on GET /api/v1/me with one valid key, BENCH_RUNS runs of BENCH_SECS s after a 2 s
+# warm-up, medians: one instance directly, then HAProxy with 1, 2 and 3 instances in rotation
+# (the others in maintenance); CPU per verification of every process; pgbench's ceilings on the
+# same cluster; the cost of a last-used flush. Prints one `scale-bench` line.
+to_ms() { # wrk latency ("812.00us", "1.23ms", "2.01s") → ms
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+wrk_med() { # name url → "rps p50 p99 non2xx total" (medians; non2xx and total: sums), also logged
+  local name=$1 url=$2 r out rps=() p50=() p99=() bad=0 total=0
+  wrk -t2 -c32 -d2s --timeout 5s -H "Authorization: Bearer $RKEY" "$url" >/dev/null 2>&1 || true
+  for r in $(seq 1 "$BENCH_RUNS"); do
+    out=$(wrk -t2 -c32 -d"${BENCH_SECS}s" --timeout 5s --latency -H "Authorization: Bearer $RKEY" "$url" 2>&1 || true)
+    rps+=("$(printf '%s\n' "$out" | awk '/^Requests\/sec:/ { print $2 }')")
+    p50+=("$(to_ms "$(printf '%s\n' "$out" | awk '$1 == "50%" { print $2 }')")")
+    p99+=("$(to_ms "$(printf '%s\n' "$out" | awk '$1 == "99%" { print $2 }')")")
+    bad=$((bad + $(printf '%s\n' "$out" | awk '/Non-2xx or 3xx responses:/ { n = $5 } /Socket errors:/ { n += $4 + $6 + $8 + $10 } END { print n + 0 }')))
+    total=$((total + $(printf '%s\n' "$out" | awk '/requests in/ { print $1 }')))
+    say "bench $name run $r: ${rps[-1]} rps, p50 ${p50[-1]} ms, p99 ${p99[-1]} ms, non-2xx $bad of $total so far"
+  done
+  echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${p50[@]}" | median) $(printf '%s\n' "${p99[@]}" | median) $bad $total"
+}
+cpu_ticks() { # pids... → utime+stime summed (clock ticks)
+  local p t=0 f
+  for p in "$@"; do
+    f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    f=${f##*) }   # fields after the command name
+    t=$((t + $(echo "$f" | awk '{ print $12 + $13 }')))
+  done
+  echo "$t"
+}
+bench() {
+  local pm r1 r2 r3 rd
+  pm=$(head -1 "$PGDATA/postmaster.pid")
+  rd=$(wrk_med direct "$(ks 1)/api/v1/me")
+  admin "set server keydesk/ks2 state maint" >/dev/null; admin "set server keydesk/ks3 state maint" >/dev/null
+  r1=$(wrk_med lb1 "$LB/api/v1/me")
+  admin "set server keydesk/ks2 state ready" >/dev/null; wait_status ks2 UP 10 || fail "ks2 back"
+  r2=$(wrk_med lb2 "$LB/api/v1/me")
+  admin "set server keydesk/ks3 state ready" >/dev/null; wait_status ks3 UP 10 || fail "ks3 back"
+  r3=$(wrk_med lb3 "$LB/api/v1/me")
+  # CPU per verification: one more run through HAProxy with 3 instances, every process sampled
+  local pg_pids ks_pids pgb_pid before_k before_p before_b before_h after_k after_p after_b after_h out n
+  ks_pids=("${KS_PID[1]}" "${KS_PID[2]}" "${KS_PID[3]}")
+  pgb_pid=$(cat "$PGB_DIR/pgbouncer.pid")
+  mapfile -t pg_pids < <(echo "$pm"; pgrep -P "$pm")
+  before_k=$(cpu_ticks "${ks_pids[@]}"); before_p=$(cpu_ticks "${pg_pids[@]}")
+  before_b=$(cpu_ticks "$pgb_pid"); before_h=$(cpu_ticks "$LB_PID")
+  sql "SELECT pg_stat_statements_reset()" >/dev/null
+  out=$(wrk -t2 -c32 -d"${BENCH_SECS}s" --timeout 5s -H "Authorization: Bearer $RKEY" "$LB/api/v1/me" 2>&1 || true)
+  mapfile -t pg_pids < <(echo "$pm"; pgrep -P "$pm")
+  after_k=$(cpu_ticks "${ks_pids[@]}"); after_p=$(cpu_ticks "${pg_pids[@]}")
+  after_b=$(cpu_ticks "$pgb_pid"); after_h=$(cpu_ticks "$LB_PID")
+  n=$(printf '%s\n' "$out" | awk '/requests in/ { print $1 }')
+  local us_k us_p us_b us_h qpv
+  per() { awk -v t="$1" -v n="$n" 'BEGIN { printf "%.0f", t * 10000 / n }'; }   # ticks (10 ms) → µs per request
+  us_k=$(per $((after_k - before_k))); us_p=$(per $((after_p - before_p)))
+  us_b=$(per $((after_b - before_b))); us_h=$(per $((after_h - before_h)))
+  qpv=$(sql "SELECT round(sum(calls) FILTER (WHERE query LIKE '%\"api_keys\".\"hash\" = %')::numeric / $n, 3) FROM pg_stat_statements")
+  local lookup_ms
+  lookup_ms=$(sql "SELECT round((sum(total_exec_time) / sum(calls))::numeric, 4) FROM pg_stat_statements WHERE query LIKE '%\"api_keys\".\"hash\" = %'")
+  say "bench cpu: $n requests; per verification keydesk ${us_k} µs, postgres ${us_p} µs, pgbouncer ${us_b} µs, haproxy ${us_h} µs; ${qpv} lookups per request, ${lookup_ms} ms each inside Postgres"
+  # pgbench: the built-in select-only (primary key) and the verification query itself, 16 clients.
+  # keydesk is stopped first: in session pooling its 3 × APP_DB_POOL_SIZE connections hold that
+  # many PgBouncer server connections, and pgbench would queue behind them.
+  for i in 1 2 3; do stop_pid "${KS_PID[$i]}"; KS_PID[$i]=""; done
+  "$PG_BIN/createdb" -h 127.0.0.1 -p "$PORT_PG" -U keydesk pgb
+  "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT_PG" -U keydesk -i -q -s 10 pgb >/dev/null 2>&1 || fail "pgbench -i"
+  local hash; hash=$(sql "SELECT encode(hash, 'hex') FROM api_keys WHERE name = 'revoke-me'")
+  cat >"$WORK/verify.sql" <<SQL
+SELECT k.id, k.account_id, k.name, k.prefix, k.scopes, k.expires_at, k.expires_at <= now(), k.revoked_at,
+       u.api_keys_enabled, EXISTS (SELECT 1 FROM wallets w WHERE w.account_id = k.account_id AND w.kind = 'external')
+  FROM api_keys k JOIN users u ON u.id = k.account_id WHERE k.hash = decode('$hash', 'hex') LIMIT 1;
+SQL
+  pgb() { # name port db args... → median tps
+    local name=$1 port=$2 db=$3 r t=(); shift 3
+    "$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U keydesk -n -c 16 -j 2 -T 2 "$@" "$db" >/dev/null 2>&1 || true
+    for r in $(seq 1 "$BENCH_RUNS"); do
+      t+=("$("$PG_BIN/pgbench" -h 127.0.0.1 -p "$port" -U keydesk -n -c 16 -j 2 -T "$BENCH_SECS" "$@" "$db" 2>&1 | grep -oP 'tps = \K[0-9.]+' | head -1)")
+      say "bench pgbench $name run $r: ${t[-1]} tps"
+    done
+    printf '%s\n' "${t[@]}" | median
+  }
+  local tps_s tps_v tps_vb
+  tps_s=$(pgb select-only "$PORT_PG" pgb -S -M prepared)
+  tps_v=$(pgb verify "$PORT_PG" keydesk -M prepared -f "$WORK/verify.sql")
+  tps_vb=$(pgb verify-via-pgbouncer "$PORT_PGB" keydesk -M prepared -f "$WORK/verify.sql")
+  # a last-used flush: keydesk's statement, 1,000 random keys of a 100,000-row copy of api_keys
+  # (same columns and indexes), every row really written (each time newer than the last)
+  sql "CREATE TABLE lu_bench (LIKE api_keys INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)" >/dev/null
+  sql "INSERT INTO lu_bench (account_id, name, prefix, hash, scopes, request_id)
+       SELECT gen_random_uuid(), 'k' || g, lpad(g::text, 12, '0'), sha256(g::text::bytea), '{vm.buy.crypto}', gen_random_uuid()
+         FROM generate_series(1, 100000) g" >/dev/null
+  sql "CREATE TABLE lu_batches AS SELECT b, array_agg(id) AS ids
+         FROM (SELECT id, (row_number() OVER (ORDER BY random()) - 1) / 1000 + 1 AS b FROM lu_bench) x GROUP BY b" >/dev/null
+  sql "ALTER TABLE lu_batches ADD PRIMARY KEY (b)" >/dev/null
+  sql "VACUUM ANALYZE lu_bench" >/dev/null
+  cat >"$WORK/flush.sql" <<'SQL'
+\set b random(1, 100)
+UPDATE lu_bench k SET last_used_at = v.t
+  FROM unnest((SELECT ids FROM lu_batches WHERE b = :b), array_fill(clock_timestamp(), ARRAY[1000])) AS v(id, t)
+ WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.t);
+SQL
+  local flush_ms
+  flush_ms=$("$PG_BIN/pgbench" -h 127.0.0.1 -p "$PORT_PG" -U keydesk -n -c 1 -T "$BENCH_SECS" -f "$WORK/flush.sql" keydesk 2>&1 | grep -oP 'latency average = \K[0-9.]+' | head -1)
+  say "bench flush: 1,000 keys in ${flush_ms} ms (one statement)"
+  read -r d_rps d_p50 d_p99 d_bad d_n <<<"$rd"; read -r a_rps a_p50 a_p99 a_bad a_n <<<"$r1"
+  read -r b_rps b_p50 b_p99 b_bad b_n <<<"$r2"; read -r c_rps c_p50 c_p99 c_bad c_n <<<"$r3"
+  rel() { awk -v a="$1" -v b="$a_rps" 'BEGIN { printf "%.2f", a / b }'; }
+  echo "scale-bench pool_mode=$POOL_MODE binary=$(basename "$(dirname "$BIN")") workers=$APP_WORKERS pool=$APP_DB_POOL_SIZE flush_ms=$APP_LAST_USED_FLUSH_MS conns=32 dur_s=$BENCH_SECS runs=$BENCH_RUNS" \
+    "direct_rps=$d_rps direct_p99_ms=$d_p99 lb1_rps=$a_rps lb1_p50_ms=$a_p50 lb1_p99_ms=$a_p99 lb2_rps=$b_rps lb2_p99_ms=$b_p99 lb3_rps=$c_rps lb3_p99_ms=$c_p99" \
+    "lb2_rel=$(rel "$b_rps") lb3_rel=$(rel "$c_rps") non2xx=direct:$d_bad/$d_n,lb1:$a_bad/$a_n,lb2:$b_bad/$b_n,lb3:$c_bad/$c_n" \
+    "cpu_us_keydesk=$us_k cpu_us_postgres=$us_p cpu_us_pgbouncer=$us_b cpu_us_haproxy=$us_h lookups_per_verify=$qpv lookup_exec_ms=$lookup_ms" \
+    "pgbench_select_only_tps=$tps_s pgbench_verify_tps=$tps_v pgbench_verify_via_pgbouncer_tps=$tps_vb flush_1000_keys_ms=$flush_ms"
+}
+if [ "$BENCH" = 1 ]; then bench; exit 0; fi
+
 # --- 1. sessions on every instance ------------------------------------------------------------
 # the login form from instance 1, the POST to instance 2 (the login CSRF is signed with the
 # shared APP_SESSION_KEY), then the session on every instance directly and through HAProxy
@@ -314,12 +441,14 @@ touch "$WORK/race/go"
 for p in "${race[@]}"; do wait "$p" || true; done
 created=$(cat "$WORK"/race/[0-9]* | grep -c '^200$' || true)
 refused=$(cat "$WORK"/race/[0-9]* | grep -c '^409$' || true)
-others=$(cat "$WORK"/race/[0-9]* | grep -v '^200$' | grep -v '^409$' | sort | uniq -c | tr -s ' \n' ' ' || true)
+busy=$(cat "$WORK"/race/[0-9]* | grep -c '^503$' || true)   # waited longer than APP_DB_TIMEOUT_MS
+others=$(cat "$WORK"/race/[0-9]* | grep -vE '^(200|409|503)$' | sort | uniq -c | tr -s ' \n' ' ' || true)
+stored=$(sql "SELECT count(*) FROM api_keys WHERE name LIKE 'race-%'")
 active=$(sql "SELECT count(*) FROM api_keys k JOIN users u ON u.id = k.account_id
   WHERE u.email = 'scale@example.com' AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())")
-[ "$created" = 1 ] && [ "$refused" = 49 ] && [ "$active" = 10 ] \
-  || fail "50 concurrent creates at 9 keys: $created created, $refused refused (409), others:${others:- none}; $active active keys (want 1, 49, 10)"
-say "2/6 50 concurrent creates at 9 keys over 3 instances: exactly 1 created, 49 refused, 10 active"
+[ "$created" = 1 ] && [ "$stored" = 1 ] && [ "$active" = 10 ] && [ -z "$others" ] \
+  || fail "50 concurrent creates at 9 keys: $created answered 200, $stored stored, $refused refused (409), $busy 503, others:${others:- none}; $active active keys (want 1, 1, 10 and only 409/503 otherwise)"
+say "2/6 50 concurrent creates at 9 keys over 3 instances: exactly 1 created, $refused refused (409), $busy busy (503), 10 active"
 
 # --- 3. revoke through HAProxy while pollers ask every instance directly ---------------------
 RID=$(key_id "$RKEY" "$LB")
@@ -411,25 +540,25 @@ KS_PID[2]=""
 wait_status ks2 DOWN 5 || { touch "$WORK/stop-k9"; fail "HAProxy did not take the killed instance out within 5 s (status $(srv ks2 status))"; }
 DOWN_MS=$(ms_since "$T_KILL")
 T_DOWN=$EPOCHREALTIME
-sleep 2
+sleep 2.5
 touch "$WORK/stop-k9"
 for p in "${k9[@]}"; do wait "$p" || true; done
 cat "$WORK"/k9.[0-9r]* >"$WORK/k9.all"
-# the kill window: from 1 s before the kill to 1 s after HAProxy marked the instance down
-# Only a POST that was running on the killed instance may fail (HAProxy cannot know whether
-# it was applied, so it does not send it again); reads are retried on another instance.
+# the kill window: from 2 s before the kill to 2 s after HAProxy marked the instance down
+# Only a create that was running on the killed instance may fail (HAProxy cannot know whether
+# it was applied, so it does not send it again); reads and revokes are retried elsewhere.
 read -r K_TOTAL K_ERR K_KINDS < <(awk -v a="$T_KILL" -v b="$T_DOWN" '
-  $1 >= a - 1 && $1 <= b + 1 {
+  $1 >= a - 2 && $1 <= b + 2 {
     n++; ok = ($3 == "revoke" ? $2 == 303 : $2 == 200)
     if (!ok) { e++; kinds[$3 ":" $2]++ }
   }
   END { k = ""; for (x in kinds) k = k x "×" kinds[x] ","; printf "%d %d %s\n", n, e, (k == "" ? "-" : k) }' "$WORK/k9.all")
 K_PCT=$(awk -v e="$K_ERR" -v n="$K_TOTAL" 'BEGIN { printf "%.1f", n ? 100 * e / n : 0 }')
-[ "$K_TOTAL" -ge 20 ] || fail "too few requests in the kill window ($K_TOTAL)"
+[ "$K_TOTAL" -ge 10 ] || fail "too few requests in the kill window ($K_TOTAL)"
 awk -v e="$K_ERR" -v p="$K_PCT" -v m="$KILL_MAX_ERR_PCT" 'BEGIN { exit !(e <= 2 || p <= m) }' \
   || fail "error rate in the kill window $K_PCT% ($K_ERR of $K_TOTAL: $K_KINDS) is above $KILL_MAX_ERR_PCT%"
-awk '$3 == "read" || $3 == "lookup"' "$WORK/k9.all" | awk '$2 != 200 { bad++ } END { exit bad > 0 }' \
-  || fail "reads failed while an instance was killed (HAProxy should have retried them elsewhere): $K_KINDS"
+awk '$3 != "create" && $2 != 200 && $2 != 303 { bad++ } END { exit bad > 0 }' "$WORK/k9.all" \
+  || fail "reads or revokes failed while an instance was killed (HAProxy should have retried them elsewhere): $K_KINDS"
 ACKED_C=$(wc -l <"$WORK/acked-creates"); ACKED_R=$(wc -l <"$WORK/acked-revokes")
 [ "$ACKED_C" -ge 4 ] && [ "$ACKED_R" -ge 2 ] || fail "too few acknowledged creates ($ACKED_C) or revokes ($ACKED_R)"
 LOST=0
@@ -522,4 +651,4 @@ if [ -n "$UT" ]; then
 fi
 say "6/6 rolling restart in ${RR_SECS} s: $RR_TOTAL requests, 0 failed; last-used of 3 instances flushed at SIGTERM, newest kept"
 
-echo "scale-check ok pool_mode=$POOL_MODE instances=$N sessions=3/3 q_per_verify=$QPV limit_race=1/50 revoke_polls=$POLLS late_200=0 kill9_down_ms=$DOWN_MS kill9_errors=$K_ERR/$K_TOTAL(${K_PCT}%) acked_creates=$ACKED_C acked_revokes=$ACKED_R lost=0 last_used=3/3+newest usage=$USAGE rolling_requests=$RR_TOTAL rolling_failed=0 secs=$((SECONDS - STARTED))"
+echo "scale-check ok pool_mode=$POOL_MODE instances=$N sessions=3/3 q_per_verify=$QPV limit_race=1/50(409=$refused,503=$busy) revoke_polls=$POLLS late_200=0 kill9_down_ms=$DOWN_MS kill9_errors=$K_ERR/$K_TOTAL(${K_PCT}%) acked_creates=$ACKED_C acked_revokes=$ACKED_R lost=0 last_used=3/3+newest usage=$USAGE rolling_requests=$RR_TOTAL rolling_failed=0 secs=$((SECONDS - STARTED))"

@@ -54,7 +54,7 @@ enum Command {
 enum UserCmd {
     /// Create an account; prints a generated password once.
     Create {
-        /// E-mail.
+        /// The login e-mail.
         email: String,
         /// member or support.
         #[arg(long, default_value = "member")]
@@ -62,7 +62,7 @@ enum UserCmd {
     },
     /// Change an account's role.
     SetRole {
-        /// E-mail.
+        /// The login e-mail.
         email: String,
         /// member or support.
         role: String,
@@ -73,12 +73,12 @@ enum UserCmd {
 enum FlagCmd {
     /// Allow the account to create keys (if it also has an external wallet).
     Enable {
-        /// E-mail.
+        /// The login e-mail.
         email: String,
     },
     /// Stop the account from creating keys; its keys are paused.
     Disable {
-        /// E-mail.
+        /// The login e-mail.
         email: String,
     },
 }

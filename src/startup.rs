@@ -131,8 +131,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(web::PayloadConfig::new(16 * 1024))
                 .app_data(web::FormConfig::default().limit(16 * 1024))
-                .configure(configure)
-                .wrap(session)
+                .configure(|cfg| configure(cfg, session))
                 .wrap(from_fn(middleware::finish))
         })
         .workers(settings.workers)
@@ -189,18 +188,13 @@ impl Application {
     }
 }
 
-/// Every route of keydesk.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(routes::home))
-        .route("/healthz", web::get().to(routes::health::healthz))
+/// Every route of keydesk. Health checks, static files and the key API come first and never
+/// touch a session; the pages sit in one scope behind the session middleware (so a key
+/// verification or a health check costs no cookie decryption and no session lookup).
+pub fn configure(cfg: &mut web::ServiceConfig, session: SessionMiddleware<PgSessionStore>) {
+    cfg.route("/healthz", web::get().to(routes::health::healthz))
         .route("/readyz", web::get().to(routes::health::readyz))
         .route("/static/{file}", web::get().to(templates::static_asset))
-        .service(
-            web::resource("/login")
-                .route(web::get().to(routes::login::login_form))
-                .route(web::post().to(routes::login::login)),
-        )
-        .route("/logout", web::post().to(routes::login::logout))
         .route("/api/openapi.json", web::get().to(api::openapi))
         .service(
             web::scope("/api/v1")
@@ -215,6 +209,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .default_service(web::to(|| async { api::method_not_allowed("POST") })),
                 ),
         )
+        .service(web::scope("").wrap(session).configure(pages));
+}
+
+/// The HTML pages (inside the session middleware).
+fn pages(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(routes::home))
+        .service(
+            web::resource("/login")
+                .route(web::get().to(routes::login::login_form))
+                .route(web::post().to(routes::login::login)),
+        )
+        .route("/logout", web::post().to(routes::login::logout))
         .service(
             // require_login runs first (outermost), then require_support.
             web::scope("/support")

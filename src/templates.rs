@@ -86,13 +86,13 @@ pub fn see_other(location: &str) -> HttpResponse {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
-    /// Layout.
+    /// The shared page frame (title, navigation, CSRF token).
     pub layout: Layout,
     /// Status code.
     pub status: u16,
-    /// Heading.
+    /// The page heading.
     pub heading: &'a str,
-    /// Explanation.
+    /// What happened, and what to do next.
     pub message: &'a str,
     /// Request reference id (also in the log).
     pub reference: &'a str,

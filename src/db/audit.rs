@@ -36,23 +36,23 @@ pub struct NewEvent {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
 pub struct Event {
-    /// Sequence.
+    /// Insertion order (breaks ties of `created_at`).
     pub id: i64,
-    /// Account.
+    /// The account the event concerns.
     pub account_id: Option<Uuid>,
-    /// Actor.
+    /// Who did it (None: an operator or the system).
     pub actor_id: Option<Uuid>,
     /// What happened.
     pub action: AuditAction,
-    /// Key.
+    /// The key concerned, if any.
     pub key_id: Option<Uuid>,
-    /// Context.
+    /// Non-secret details (name, prefix, address, reason…).
     pub detail: serde_json::Value,
     /// IP.
     pub ip: Option<String>,
     /// User agent.
     pub user_agent: Option<String>,
-    /// When.
+    /// When it happened.
     pub created_at: DateTime<Utc>,
 }
 

@@ -19,7 +19,7 @@ pub const BATCH: i64 = 1_000;
 /// What one pass removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pruned {
-    /// Sessions.
+    /// Sessions past their deadline.
     pub sessions: usize,
     /// Wallet challenges.
     pub challenges: usize,

@@ -22,7 +22,7 @@ pub struct User {
     pub time_zone: String,
     /// Operator flag.
     pub api_keys_enabled: bool,
-    /// Created.
+    /// When it was created.
     pub created_at: DateTime<Utc>,
 }
 

@@ -14,7 +14,7 @@ use crate::domain::{AuditAction, WalletKind};
 pub struct Wallet {
     /// Row id.
     pub id: Uuid,
-    /// Owner.
+    /// The account that owns it.
     pub account_id: Uuid,
     /// base58 address.
     pub address: String,
@@ -61,17 +61,17 @@ pub async fn insert_for_account(
 pub struct Challenge {
     /// Id (in the form).
     pub id: Uuid,
-    /// Owner.
+    /// The account that owns it.
     pub account_id: Uuid,
     /// Address being linked.
     pub address: String,
     /// Exact text to sign.
     pub message: String,
-    /// Issued.
+    /// When it was issued.
     pub issued_at: DateTime<Utc>,
     /// Valid until.
     pub expires_at: DateTime<Utc>,
-    /// Used.
+    /// When a signature used it, if one did.
     pub used_at: Option<DateTime<Utc>>,
 }
 
@@ -132,7 +132,7 @@ pub async fn find_challenge_for_account(
 /// What a link attempt did.
 #[derive(Debug)]
 pub enum LinkOutcome {
-    /// Linked.
+    /// When it was linked.
     Linked(Wallet),
     /// The challenge was used (or expired) meanwhile.
     ChallengeUsed,

@@ -37,7 +37,7 @@ fn checksum(body: &str) -> [u8; CHECKSUM_LEN] {
     out
 }
 
-/// A full key secret. Its `Debug` and `Display` never show it; only [`PlainKey::expose`] does,
+/// A full key secret. Its `Debug` never shows it (and it has no `Display`); only [`PlainKey::expose`] does,
 /// and that is called exactly once: to put it in the one-time dialog.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PlainKey(String);

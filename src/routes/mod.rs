@@ -1,5 +1,6 @@
-//! One module per page. Handlers parse the form into domain types, call one repository
-//! function, and render one template.
+//! One module per page. Handlers parse the form into domain types, call the repository
+//! function that decides the change in one transaction (plus the reads their page needs), and
+//! render one template.
 
 pub mod api_keys;
 pub mod eligibility_view;

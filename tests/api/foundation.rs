@@ -76,8 +76,7 @@ async fn pages_without_a_session_redirect_to_login() {
         "/",
     ] {
         let res = app.get(path).await;
-        assert_eq!(res.status(), 303, "{path}");
-        assert_eq!(res.headers().get("location").unwrap(), "/login");
+        assert_redirects_to(&res, "/login");
     }
 }
 
@@ -107,8 +106,7 @@ async fn login_sets_a_host_prefixed_secure_cookie_and_a_new_session_id() {
             ],
         )
         .await;
-    assert_eq!(res.status(), 303);
-    assert_eq!(res.headers().get("location").unwrap(), "/settings/api-keys");
+    assert_redirects_to(&res, "/settings/api-keys");
     let set_cookie = res
         .headers()
         .get_all("set-cookie")

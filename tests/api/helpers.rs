@@ -14,7 +14,24 @@ use keydesk::startup::Application;
 use rand::distr::{Alphanumeric, SampleString};
 use tokio::sync::OnceCell;
 
-const TEMPLATE: &str = "keydesk_test_template";
+/// Template databases are named after the migrations they hold, so an outdated one is never
+/// reused: `keydesk_test_template_<crc32 of the migration names>`.
+static TEMPLATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use diesel::migration::MigrationSource;
+    let names: Vec<String> =
+        MigrationSource::<diesel::pg::Pg>::migrations(&keydesk::db::MIGRATIONS)
+            .unwrap()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+    format!(
+        "keydesk_test_template_{:08x}",
+        crc32fast::hash(names.join(",").as_bytes())
+    )
+});
+
+/// The lock every test process takes to build the template and to clone it.
+const TEMPLATE_LOCK: i64 = 727_001;
 
 static TEMPLATE_READY: OnceCell<()> = OnceCell::const_new();
 
@@ -40,31 +57,80 @@ async fn admin_conn() -> AsyncPgConnection {
         .expect("connect to TEST_DATABASE_URL")
 }
 
-/// Builds the migrated template once per test process, under an advisory lock so concurrent
-/// test processes don't collide.
+#[derive(diesel::QueryableByName)]
+struct DbName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    datname: String,
+}
+
+async fn databases_like(c: &mut AsyncPgConnection, pattern: &str) -> Vec<String> {
+    diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE $1")
+        .bind::<diesel::sql_types::Text, _>(pattern)
+        .load::<DbName>(c)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.datname)
+        .collect()
+}
+
+async fn sql(c: &mut AsyncPgConnection, q: &str) {
+    diesel::sql_query(q).execute(c).await.unwrap();
+}
+
+/// Makes sure the current template exists, once per test process, under the lock: built only
+/// when missing (its name says which migrations it holds), old templates and the databases of
+/// test processes that are gone (killed before their `Drop` ran) swept away.
 async fn ensure_template() {
     TEMPLATE_READY
         .get_or_init(|| async {
             let mut c = admin_conn().await;
-            diesel::sql_query("SELECT pg_advisory_lock(727001)")
-                .execute(&mut c)
-                .await
-                .unwrap();
-            diesel::sql_query(format!("DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            diesel::sql_query(format!("CREATE DATABASE {TEMPLATE}"))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            keydesk::db::run_migrations(&db_url(TEMPLATE))
-                .await
-                .expect("migrate template");
-            diesel::sql_query("SELECT pg_advisory_unlock(727001)")
-                .execute(&mut c)
-                .await
-                .unwrap();
+            sql(&mut c, &format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})")).await;
+            let template = TEMPLATE.as_str();
+            for old in databases_like(&mut c, "keydesk_test_template_%").await {
+                if old != template {
+                    sql(
+                        &mut c,
+                        &format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"),
+                    )
+                    .await;
+                }
+            }
+            for db in databases_like(&mut c, "keydesk_test_p%").await {
+                let pid = db
+                    .strip_prefix("keydesk_test_p")
+                    .and_then(|r| r.split('_').next())
+                    .and_then(|p| p.parse::<u32>().ok());
+                if pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists()) {
+                    sql(
+                        &mut c,
+                        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+                    )
+                    .await;
+                }
+            }
+            if databases_like(&mut c, template).await.is_empty() {
+                let building = format!("{template}_building");
+                sql(
+                    &mut c,
+                    &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"),
+                )
+                .await;
+                sql(&mut c, &format!("CREATE DATABASE {building}")).await;
+                keydesk::db::run_migrations(&db_url(&building))
+                    .await
+                    .expect("migrate template");
+                sql(
+                    &mut c,
+                    &format!("ALTER DATABASE {building} RENAME TO {template}"),
+                )
+                .await;
+            }
+            sql(
+                &mut c,
+                &format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"),
+            )
+            .await;
         })
         .await;
 }
@@ -79,20 +145,29 @@ impl TestDb {
     /// Clones the template.
     pub async fn new() -> Self {
         ensure_template().await;
+        // the process id in the name lets a later run sweep what a killed run left behind
         let name = format!(
-            "keydesk_test_{}",
+            "keydesk_test_p{}_{}",
+            std::process::id(),
             Alphanumeric
-                .sample_string(&mut rand::rng(), 16)
+                .sample_string(&mut rand::rng(), 12)
                 .to_lowercase()
         );
         let mut c = admin_conn().await;
+        // Cloned under the lock, so no other process is rebuilding or sweeping meanwhile.
         // FILE_COPY writes far less WAL than the default strategy when many tests clone at once.
-        diesel::sql_query(format!(
-            "CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY = FILE_COPY"
-        ))
-        .execute(&mut c)
-        .await
-        .unwrap();
+        sql(&mut c, &format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})")).await;
+        let template = TEMPLATE.as_str();
+        sql(
+            &mut c,
+            &format!("CREATE DATABASE {name} TEMPLATE {template} STRATEGY = FILE_COPY"),
+        )
+        .await;
+        sql(
+            &mut c,
+            &format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"),
+        )
+        .await;
         Self { name }
     }
 
@@ -512,4 +587,17 @@ pub fn origin() -> Origin {
 /// The audit action with this code (tests name actions as the trail shows them).
 pub fn action(code: &str) -> keydesk::domain::AuditAction {
     keydesk::domain::AuditAction::parse(code).unwrap_or_else(|| panic!("no audit action {code}"))
+}
+
+/// Asserts a 303 to `location`.
+pub fn assert_redirects_to(res: &reqwest::Response, location: &str) {
+    assert_eq!(
+        res.status().as_u16(),
+        303,
+        "expected a redirect to {location}"
+    );
+    assert_eq!(
+        res.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some(location)
+    );
 }

@@ -70,7 +70,7 @@ pub async fn revoke_for_account(
 /// What a rename did.
 #[derive(Debug)]
 pub enum RenameOutcome {
-    /// Renamed.
+    /// Renamed: the row as it is now.
     Renamed(KeyRow),
     /// The key is revoked: revoked keys can't be changed.
     Revoked,

@@ -34,15 +34,15 @@ use crate::domain::{AuditAction, KeyHash, KeyHasher, KeyName, PlainKey, Scope};
 pub struct KeyRow {
     /// Public id.
     pub id: Uuid,
-    /// Owner.
+    /// The account that owns it.
     pub account_id: Uuid,
-    /// Label.
+    /// The name its owner gave it.
     pub name: String,
     /// `phy_` + 8.
     pub prefix: String,
     /// What it may do.
     pub scopes: Vec<Scope>,
-    /// Created.
+    /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Expiry, None = never.
     pub expires_at: Option<DateTime<Utc>>,
@@ -59,7 +59,7 @@ pub struct KeyRow {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = api_keys)]
 pub struct NewKey {
-    /// Owner.
+    /// The account that owns it.
     pub account_id: Uuid,
     /// Validated name.
     pub name: String,

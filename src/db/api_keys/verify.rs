@@ -14,20 +14,20 @@ use crate::domain::{KeyHash, Scope, WalletKind};
 pub struct KeyAuth {
     /// Key id.
     pub id: Uuid,
-    /// Owner.
+    /// The account that owns it.
     pub account_id: Uuid,
-    /// Label.
+    /// The name its owner gave it.
     pub name: String,
-    /// Prefix.
+    /// Display prefix (`phy_` + 8), for identification only.
     pub prefix: String,
-    /// Scopes.
+    /// What it may do.
     pub scopes: Vec<Scope>,
-    /// Expiry.
+    /// When it stops working; None = never.
     pub expires_at: Option<DateTime<Utc>>,
     /// Past its expiry by the database's clock (`None` for a key that never expires): the
     /// one clock every instance shares decides, not the instance's own.
     pub expired: Option<bool>,
-    /// Revocation.
+    /// When it was revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,
     /// Account flag.
     pub api_keys_enabled: bool,

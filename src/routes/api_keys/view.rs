@@ -24,7 +24,7 @@ use crate::templates::{Layout, render};
 pub struct KeyView {
     /// Public id.
     pub id: Uuid,
-    /// Label.
+    /// The name its owner gave it.
     pub name: String,
     /// `phy_` + 8.
     pub prefix: String,
@@ -103,21 +103,21 @@ impl KeyView {
 
 /// A scope checkbox.
 pub struct ScopeView {
-    /// Value.
+    /// The form value.
     pub value: &'static str,
     /// One-line description.
     pub description: &'static str,
-    /// Checked.
+    /// Whether the box is checked.
     pub checked: bool,
 }
 
 /// An expiration choice.
 pub struct PresetView {
-    /// Value.
+    /// The form value.
     pub value: &'static str,
-    /// Label.
+    /// The name its owner gave it.
     pub label: &'static str,
-    /// Selected.
+    /// Whether it is the current choice.
     pub selected: bool,
 }
 
@@ -242,7 +242,7 @@ pub struct ActivityView {
 #[derive(Template)]
 #[template(path = "api_keys/page.html")]
 pub struct KeysPage {
-    /// Layout.
+    /// The shared page frame (title, navigation, CSRF token).
     pub layout: Layout,
     /// Failing eligibility reasons.
     pub reasons: Vec<ReasonView>,
@@ -252,11 +252,11 @@ pub struct KeysPage {
     pub active_keys: i64,
     /// The limit.
     pub max_keys: i64,
-    /// Rows.
+    /// The keys shown, one row each.
     pub keys: Vec<KeyView>,
     /// `?show=all`.
     pub show_all: bool,
-    /// Revoked or expired keys exist but are hidden.
+    /// The IANA zone times are shown in (named on the page).
     pub user_zone: String,
     /// The create form.
     pub form: CreateFormView,

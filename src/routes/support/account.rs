@@ -49,7 +49,7 @@ pub struct StaffKeyRow {
 
 /// An audit row.
 pub struct TrailRow {
-    /// When.
+    /// When it happened.
     pub when: String,
     /// Actor e-mail, or "operator"/"system".
     pub actor: String,

@@ -19,13 +19,13 @@ const PAGE: i64 = 20;
 
 /// A search hit.
 pub struct AccountHit {
-    /// Id.
+    /// The row's id.
     pub id: Uuid,
-    /// E-mail.
+    /// The login e-mail.
     pub email: String,
-    /// Role.
+    /// Member or support staff.
     pub role: &'static str,
-    /// Flag.
+    /// Whether API keys are enabled for the account.
     pub api_keys_enabled: bool,
 }
 
