@@ -18,6 +18,7 @@ use prometheus::{
 };
 
 use crate::api::last_used::LastUsedRecorder;
+use crate::api::usage::UsageRecorder;
 use crate::db::DbPool;
 
 /// Outcomes of a key verification, in exposition order.
@@ -48,6 +49,9 @@ pub struct Metrics {
     last_used_pending: IntGauge,
     pool: IntGaugeVec,
     pool_waiting: IntGauge,
+    usage_pending: IntGauge,
+    usage_flush_seconds: Histogram,
+    usage_dropped: IntCounter,
 }
 
 /// The method label: a standard method, or `other` (actix accepts any token as a method).
@@ -184,8 +188,35 @@ impl Metrics {
                 "Requests waiting for a database connection.",
             ),
         )?;
+        let usage_pending = register(
+            &r,
+            IntGauge::new(
+                "keydesk_usage_pending",
+                "Usage entries (key, hour, outcome or key, client address) waiting to be written.",
+            ),
+        )?;
+        let usage_flush_seconds = register(
+            &r,
+            Histogram::with_opts(
+                HistogramOpts::new(
+                    "keydesk_usage_flush_duration_seconds",
+                    "Time to add one flush of usage counts to the database.",
+                )
+                .buckets(BUCKETS.to_vec()),
+            ),
+        )?;
+        let usage_dropped = register(
+            &r,
+            IntCounter::new(
+                "keydesk_usage_dropped_total",
+                "Usage counts not recorded because the buffer was full.",
+            ),
+        )?;
         Ok(Self {
             registry: r,
+            usage_pending,
+            usage_flush_seconds,
+            usage_dropped,
             requests,
             request_seconds,
             verifications,
@@ -221,8 +252,24 @@ impl Metrics {
         self.verification_seconds.observe(took.as_secs_f64());
     }
 
+    /// Counts usage entries the full buffer could not take.
+    pub fn usage_dropped(&self, n: u64) {
+        self.usage_dropped.inc_by(n);
+    }
+
+    /// Observes one usage flush.
+    pub fn usage_flush_took(&self, took: Duration) {
+        self.usage_flush_seconds.observe(took.as_secs_f64());
+    }
+
     /// The text exposition, with the gauges read now.
-    pub fn render(&self, pool: &DbPool, last_used: &LastUsedRecorder) -> String {
+    pub fn render(
+        &self,
+        pool: &DbPool,
+        last_used: &LastUsedRecorder,
+        usage: &UsageRecorder,
+    ) -> String {
+        self.usage_pending.set(usage.pending() as i64);
         self.last_used_lag.set(last_used.oldest_pending_age_secs());
         self.last_used_pending.set(last_used.pending() as i64);
         let status = pool.status();
@@ -248,10 +295,11 @@ pub async fn expose(
     metrics: web::Data<Metrics>,
     pool: web::Data<DbPool>,
     last_used: web::Data<LastUsedRecorder>,
+    usage: web::Data<UsageRecorder>,
 ) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render(&pool, &last_used))
+        .body(metrics.render(&pool, &last_used, &usage))
 }
 
 #[cfg(test)]

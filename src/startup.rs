@@ -11,6 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::api::last_used::LastUsedRecorder;
+use crate::api::usage::UsageRecorder;
 use crate::auth::password::Hasher;
 use crate::auth::require_login;
 use crate::config::Settings;
@@ -32,6 +33,7 @@ pub struct Application {
     port: u16,
     server: Server,
     last_used: LastUsedRecorder,
+    usage: UsageRecorder,
     metrics_port: Option<u16>,
     metrics_server: Option<Server>,
 }
@@ -68,10 +70,18 @@ impl Application {
             settings.login_lockout,
         );
         let metrics = Arc::new(Metrics::new()?);
+        let usage = UsageRecorder::start(
+            pool.clone(),
+            settings.usage_flush,
+            settings.usage_enabled,
+            settings.usage_max_entries,
+            metrics.clone(),
+        );
         let state = web::Data::new(AppState {
             key_hasher: KeyHasher::new(settings.key_pepper.expose()),
             password_hasher: Hasher::new(2, settings.login_queue),
             last_used: last_used.clone(),
+            usage: usage.clone(),
             pool: pool.clone(),
             settings: Arc::new(settings.clone()),
             metrics: metrics.clone(),
@@ -87,16 +97,18 @@ impl Application {
             Some(addr) => {
                 let l = TcpListener::bind(addr)?;
                 let port = l.local_addr()?.port();
-                let (metrics, pool, last_used) = (
+                let (metrics, pool, last_used, usage) = (
                     metrics.clone(),
                     web::Data::new(pool.clone()),
                     web::Data::new(last_used.clone()),
+                    web::Data::new(usage.clone()),
                 );
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(metrics.clone())
                         .app_data(pool.clone())
                         .app_data(last_used.clone())
+                        .app_data(usage.clone())
                         .route("/metrics", web::get().to(crate::metrics::expose))
                 })
                 .workers(1)
@@ -147,6 +159,7 @@ impl Application {
             port,
             server,
             last_used,
+            usage,
             metrics_port,
             metrics_server,
         })
@@ -160,6 +173,11 @@ impl Application {
     /// The buffered last-used recorder (tests flush it explicitly).
     pub fn last_used(&self) -> LastUsedRecorder {
         self.last_used.clone()
+    }
+
+    /// The buffered usage recorder (tests flush it explicitly).
+    pub fn usage(&self) -> UsageRecorder {
+        self.usage.clone()
     }
 
     /// The metrics listener's port, when there is one.
@@ -184,6 +202,7 @@ impl Application {
             h.stop(true).await;
         }
         self.last_used.flush_now().await;
+        self.usage.flush_now().await;
         result
     }
 }
@@ -245,6 +264,10 @@ fn pages(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/api-keys/new",
                     web::get().to(routes::api_keys::create::new_form),
+                )
+                .route(
+                    "/api-keys/{id}",
+                    web::get().to(routes::api_keys::detail::page),
                 )
                 .service(
                     web::resource("/api-keys/{id}/expiration")

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::api::last_used::LastUsedRecorder;
+use crate::api::usage::UsageRecorder;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::db::DbPool;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub password_hasher: Hasher,
     /// Buffered "last used" times.
     pub last_used: LastUsedRecorder,
+    /// Buffered usage counts.
+    pub usage: UsageRecorder,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// Signs the login form's CSRF tokens (no session row before login).

@@ -1,12 +1,14 @@
-//! "Last used", recorded without a database write per request: verifications put the key id
-//! and time into an in-memory map (the newest time per key wins), and a background task writes
-//! the map every few seconds with one forward-only batched `UPDATE`. Flushed again on shutdown.
+//! "Last used", recorded without a database write per request: verifications put the key id,
+//! time, client address and user agent into an in-memory map (the newest use per key wins),
+//! and a background task writes the map every few seconds with one forward-only batched
+//! `UPDATE`. Flushed again on shutdown.
 //!
 //! Memory is bounded: at most `MAX_PENDING` distinct keys wait between flushes; beyond that a
 //! flush is started early and further new keys are skipped until it has run (their time is
 //! approximate anyway, and the next request records them).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,12 +20,26 @@ use crate::db::{DbPool, api_keys};
 
 /// Distinct keys buffered at most between two flushes.
 pub const MAX_PENDING: usize = 50_000;
+
+/// Characters of a user agent kept.
+pub const USER_AGENT_MAX: usize = 256;
+
+/// One key's latest use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastUse {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// From where, when known.
+    pub client_ip: Option<String>,
+    /// With which user agent, when known.
+    pub user_agent: Option<String>,
+}
 const BATCH: usize = 1_000;
 
 /// Handle to the buffer; cheap to clone.
 #[derive(Clone)]
 pub struct LastUsedRecorder {
-    pending: Arc<Mutex<HashMap<Uuid, DateTime<Utc>>>>,
+    pending: Arc<Mutex<HashMap<Uuid, LastUse>>>,
     wake: Arc<Notify>,
     pool: DbPool,
     enabled: bool,
@@ -51,8 +67,9 @@ impl LastUsedRecorder {
         rec
     }
 
-    /// Notes that `key` was used now.
-    pub fn record(&self, key: Uuid) {
+    /// Notes that `key` was used now, from `client_ip` with `user_agent` (cut to
+    /// `USER_AGENT_MAX` characters) when known.
+    pub fn record(&self, key: Uuid, client_ip: Option<IpAddr>, user_agent: Option<&str>) {
         if !self.enabled {
             return;
         }
@@ -64,12 +81,20 @@ impl LastUsedRecorder {
             self.wake.notify_one();
             return;
         }
-        map.insert(key, now);
+        let user_agent = user_agent.map(|ua| ua.chars().take(USER_AGENT_MAX).collect());
+        map.insert(
+            key,
+            LastUse {
+                at: now,
+                client_ip: client_ip.map(|ip| ip.to_string()),
+                user_agent,
+            },
+        );
     }
 
     /// Writes everything buffered. On a database error the times go back into the buffer.
     pub async fn flush_now(&self) {
-        let batch: Vec<(Uuid, DateTime<Utc>)> = match self.pending.lock() {
+        let batch: Vec<(Uuid, LastUse)> = match self.pending.lock() {
             Ok(mut map) => map.drain().collect(),
             Err(_) => return,
         };
@@ -95,10 +120,10 @@ impl LastUsedRecorder {
         if !failed.is_empty()
             && let Ok(mut map) = self.pending.lock()
         {
-            for (id, t) in failed {
-                let e = map.entry(id).or_insert(t);
-                if *e < t {
-                    *e = t;
+            for (id, used) in failed {
+                let e = map.entry(id).or_insert_with(|| used.clone());
+                if e.at < used.at {
+                    *e = used;
                 }
             }
         }
@@ -110,7 +135,7 @@ impl LastUsedRecorder {
             .pending
             .lock()
             .ok()
-            .and_then(|m| m.values().min().copied());
+            .and_then(|m| m.values().map(|u| u.at).min());
         oldest.map_or(0.0, |t| {
             (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
         })

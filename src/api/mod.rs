@@ -2,6 +2,7 @@
 //! `Authorization: Bearer` header; a key in a query string, cookie or body is ignored.
 
 pub mod last_used;
+pub mod usage;
 
 /// The OpenAPI document of the key API (kept in sync by `tests/api/key_api.rs`).
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -14,6 +15,8 @@ pub async fn openapi() -> HttpResponse {
         .body(OPENAPI)
 }
 
+use std::net::IpAddr;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
@@ -21,6 +24,7 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 use crate::db::api_keys::{self, KeyAuth};
+use crate::domain::usage::Outcome;
 use crate::domain::{AuthFailure, PlainKey, Scope};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -51,11 +55,38 @@ fn bearer_key(req: &HttpRequest) -> Result<PlainKey, AuthFailure> {
     PlainKey::parse(token.trim()).map_err(|_| AuthFailure::Malformed)
 }
 
+/// Who presented a key: recorded with its use (the last use, and where a key is used from).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Caller<'a> {
+    /// The client address, when known.
+    pub ip: Option<IpAddr>,
+    /// The client's user agent, when known.
+    pub user_agent: Option<&'a str>,
+}
+
+impl<'a> Caller<'a> {
+    /// The client of a request: its address (see `client_ip`) and `User-Agent`.
+    pub fn of(req: &'a HttpRequest, trusted_proxies: &[ipnet::IpNet]) -> Self {
+        Self {
+            ip: crate::client_ip::client_ip(req, trusted_proxies),
+            user_agent: req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+        }
+    }
+}
+
 /// Decides about a parsed key with one indexed query: no cache, so a revoke or an expiry
-/// takes effect on the very next request, on every instance.
-pub async fn verify(state: &AppState, key: &PlainKey) -> Result<KeyAuth, VerifyError> {
+/// takes effect on the very next request, on every instance. A key whose hash matched is
+/// counted in its usage, accepted or not.
+pub async fn verify(
+    state: &AppState,
+    key: &PlainKey,
+    caller: Caller<'_>,
+) -> Result<KeyAuth, VerifyError> {
     let started = std::time::Instant::now();
-    let result = verify_uncounted(state, key).await;
+    let result = verify_uncounted(state, key, caller).await;
     state.metrics.verification_took(started.elapsed());
     state.metrics.verification(match &result {
         Ok(_) => "ok",
@@ -65,7 +96,11 @@ pub async fn verify(state: &AppState, key: &PlainKey) -> Result<KeyAuth, VerifyE
     result
 }
 
-async fn verify_uncounted(state: &AppState, key: &PlainKey) -> Result<KeyAuth, VerifyError> {
+async fn verify_uncounted(
+    state: &AppState,
+    key: &PlainKey,
+    caller: Caller<'_>,
+) -> Result<KeyAuth, VerifyError> {
     let hash = state.key_hasher.hash(key);
     let mut conn = state
         .pool
@@ -79,17 +114,28 @@ async fn verify_uncounted(state: &AppState, key: &PlainKey) -> Result<KeyAuth, V
     let Some(k) = found else {
         return Err(VerifyError::Refused(AuthFailure::Unknown));
     };
-    if k.revoked_at.is_some() {
-        return Err(VerifyError::Refused(AuthFailure::Revoked));
+    let refusal = if k.revoked_at.is_some() {
+        Some(AuthFailure::Revoked)
+    } else if k.expired == Some(true) {
+        Some(AuthFailure::Expired)
+    } else if !(k.api_keys_enabled && k.has_external_wallet) {
+        Some(AuthFailure::AccountNotEligible)
+    } else {
+        None
+    };
+    match refusal {
+        Some(f) => {
+            if let Some(outcome) = Outcome::of_refusal(f) {
+                state.usage.record(k.id, outcome, caller.ip);
+            }
+            Err(VerifyError::Refused(f))
+        }
+        None => {
+            state.usage.record(k.id, Outcome::Ok, caller.ip);
+            state.last_used.record(k.id, caller.ip, caller.user_agent);
+            Ok(k)
+        }
     }
-    if k.expired == Some(true) {
-        return Err(VerifyError::Refused(AuthFailure::Expired));
-    }
-    if !(k.api_keys_enabled && k.has_external_wallet) {
-        return Err(VerifyError::Refused(AuthFailure::AccountNotEligible));
-    }
-    state.last_used.record(k.id);
-    Ok(k)
 }
 
 fn unauthorized(f: AuthFailure) -> HttpResponse {
@@ -132,7 +178,8 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
             return Ok(unauthorized(f));
         }
     };
-    match verify(&state, &key).await {
+    let caller = Caller::of(&req, &state.settings.trusted_proxies);
+    match verify(&state, &key, caller).await {
         Ok(k) => Ok(HttpResponse::Ok().json(Me {
             account_id: k.account_id,
             key: MeKey {
@@ -204,10 +251,18 @@ pub async fn introspect(
     }
     let body = crate::body::read(&req, &mut payload.into_inner()).await?;
     // `token` must be present (RFC 7662 §2.1); present but empty or not a key is inactive.
-    let Some(token) = url::form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned())
-    else {
+    let field = |name: &str| {
+        url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    // The calling service is not the client: it may say who its client was.
+    let (client_ip, user_agent) = (field("client_ip"), field("user_agent"));
+    let caller = Caller {
+        ip: client_ip.and_then(|ip| ip.trim().parse().ok()),
+        user_agent: user_agent.as_deref(),
+    };
+    let Some(token) = field("token") else {
         return Ok(invalid_request("The token parameter is required"));
     };
     let inactive = || HttpResponse::Ok().json(serde_json::json!({ "active": false }));
@@ -215,7 +270,7 @@ pub async fn introspect(
         state.metrics.verification(AuthFailure::Malformed.as_str());
         return Ok(inactive());
     };
-    match verify(&state, &key).await {
+    match verify(&state, &key, caller).await {
         Ok(k) => {
             let mut body = serde_json::json!({
                 "active": true,

@@ -24,7 +24,10 @@
 //! | `APP_TRUSTED_PROXIES` | empty | comma-separated IPs or CIDRs whose `X-Forwarded-For` is believed (client IP); nothing else trusts a forwarding header |
 //! | `APP_LOGIN_MAX_FAILURES_PER_IP` | `50` | failed logins per client IP within `APP_LOGIN_LOCKOUT_SECS` before that client is throttled |
 //! | `APP_LOGIN_QUEUE` | `32` | logins that may wait for a password check; more are answered 503 |
-//! | `APP_PRUNE_INTERVAL_SECS` | `300` | how often expired sessions, challenges and throttle rows are deleted |
+//! | `APP_PRUNE_INTERVAL_SECS` | `300` | how often expired sessions, challenges, throttle rows and 90-day-old usage are deleted |
+//! | `APP_USAGE_FLUSH_MS` | `5000` | how often buffered usage counts are added to the database |
+//! | `APP_USAGE` | `on` | `off` stops recording usage (benchmarks only) |
+//! | `APP_USAGE_MAX_ENTRIES` | `100000` | usage entries buffered at most between flushes; more are counted as dropped |
 //!
 //! Every number has an upper bound too, so no setting can overflow the arithmetic it feeds.
 
@@ -115,6 +118,12 @@ pub struct Settings {
     pub login_queue: usize,
     /// Interval of the pruning task.
     pub prune_interval: Duration,
+    /// Interval of the usage flush.
+    pub usage_flush: Duration,
+    /// Record usage at all (off only for benchmarks).
+    pub usage_enabled: bool,
+    /// Usage entries buffered at most between flushes.
+    pub usage_max_entries: usize,
 }
 
 /// A variable that is missing or invalid; the message names it and never shows a secret value.
@@ -247,6 +256,13 @@ impl Settings {
                 as i32,
             login_queue: parsed("APP_LOGIN_QUEUE", 32, 1, 10_000)? as usize,
             prune_interval: Duration::from_secs(parsed("APP_PRUNE_INTERVAL_SECS", 300, 1, DAY)?),
+            usage_flush: Duration::from_millis(parsed("APP_USAGE_FLUSH_MS", 5000, 50, 60_000)?),
+            usage_enabled: match lookup("APP_USAGE").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(_) => return Err(err("APP_USAGE", "must be on or off")),
+            },
+            usage_max_entries: parsed("APP_USAGE_MAX_ENTRIES", 100_000, 100, 10_000_000)? as usize,
             last_used_enabled: match lookup("APP_LAST_USED").as_deref() {
                 None | Some("on") => true,
                 Some("off") => false,

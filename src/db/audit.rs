@@ -112,3 +112,20 @@ pub async fn page_for_account(
         .load(conn)
         .await
 }
+
+/// The latest events about one of the account's keys, newest first.
+pub async fn list_for_key(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    key: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<Event>> {
+    audit_events::table
+        .filter(audit_events::account_id.eq(account))
+        .filter(audit_events::key_id.eq(key))
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(Event::as_select())
+        .load(conn)
+        .await
+}

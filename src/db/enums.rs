@@ -6,6 +6,7 @@ use diesel::pg::{Pg, PgValue};
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
+use crate::domain::usage::Outcome;
 use crate::domain::{AuditAction, AuthFailure, Role, Scope, WalletKind};
 
 macro_rules! text_enum {
@@ -27,4 +28,4 @@ macro_rules! text_enum {
     )*};
 }
 
-text_enum!(AuditAction, AuthFailure, Role, Scope, WalletKind);
+text_enum!(AuditAction, AuthFailure, Outcome, Role, Scope, WalletKind);

@@ -11,6 +11,7 @@ pub mod prune;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;
+pub mod usage;
 pub mod users;
 pub mod wallets;
 

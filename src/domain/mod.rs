@@ -14,6 +14,7 @@ pub mod limits;
 pub mod role;
 pub mod scope;
 pub mod time;
+pub mod usage;
 pub mod wallet;
 
 pub use audit_action::AuditAction;

@@ -231,6 +231,9 @@ pub fn test_settings(database_url: &str) -> Settings {
         login_max_failures_per_ip: 50,
         login_queue: 32,
         prune_interval: Duration::from_secs(300),
+        usage_flush: Duration::from_millis(200),
+        usage_enabled: true,
+        usage_max_entries: 100_000,
     }
 }
 
@@ -247,6 +250,8 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     /// Flushes last-used on demand.
     pub last_used: keydesk::api::last_used::LastUsedRecorder,
+    /// Flushes usage counts on demand.
+    pub usage: keydesk::api::usage::UsageRecorder,
     /// `http://127.0.0.1:PORT/metrics` when the metrics listener is on.
     pub metrics_url: Option<String>,
     /// Dropped last.
@@ -297,6 +302,7 @@ pub async fn spawn_on(db: TestDb, mut settings: Settings) -> TestApp {
     let port = app.port();
     let handle = app.handle();
     let last_used = app.last_used();
+    let usage = app.usage();
     let metrics_url = app
         .metrics_port()
         .map(|p| format!("http://127.0.0.1:{p}/metrics"));
@@ -312,6 +318,7 @@ pub async fn spawn_on(db: TestDb, mut settings: Settings) -> TestApp {
         jar: Mutex::new(Vec::new()),
         handle,
         last_used,
+        usage,
         metrics_url,
         db,
     }

@@ -261,7 +261,12 @@ async fn last_used_is_recorded_in_batches_and_never_moves_backwards() {
     let t = last_used_of(&mut c, id).await.expect("last used recorded");
     assert!(t >= before - chrono::Duration::seconds(1));
     // an older time flushed late does not overwrite a newer one
-    keydesk::db::api_keys::record_last_used(&mut c, &[(id, t - chrono::Duration::hours(1))])
+    let older = keydesk::api::last_used::LastUse {
+        at: t - chrono::Duration::hours(1),
+        client_ip: None,
+        user_agent: None,
+    };
+    keydesk::db::api_keys::record_last_used(&mut c, &[(id, older)])
         .await
         .unwrap();
     assert_eq!(last_used_of(&mut c, id).await, Some(t));

@@ -18,4 +18,5 @@ mod lifecycle;
 mod logs;
 mod migrations;
 mod support;
+mod usage;
 mod wallets;

@@ -71,7 +71,7 @@ pub async fn revoke_for_account(
 #[derive(Debug)]
 pub enum RenameOutcome {
     /// Renamed: the row as it is now.
-    Renamed(KeyRow),
+    Renamed(Box<KeyRow>),
     /// The key is revoked: revoked keys can't be changed.
     Revoked,
     /// No such key on this account.
@@ -84,7 +84,7 @@ pub enum RenameOutcome {
 #[derive(Debug)]
 pub enum ExpirationOutcome {
     /// Re-dated.
-    Updated(KeyRow),
+    Updated(Box<KeyRow>),
     /// The key is revoked: revoked keys can't be changed.
     Revoked,
     /// No such key on this account.
@@ -143,7 +143,7 @@ pub async fn rename_for_account(
                 origin,
             )
             .await?;
-            Ok(RenameOutcome::Renamed(row))
+            Ok(RenameOutcome::Renamed(Box::new(row)))
         })
         .await;
     match result {
@@ -198,7 +198,7 @@ pub async fn set_expiration_for_account(
             return Ok(ExpirationOutcome::Revoked);
         };
         record_key_event(conn, account, AuditAction::KeyExpirationChanged, &row, serde_json::json!({ "old_expires_at": before.expires_at, "expires_at": row.expires_at }), origin).await?;
-        Ok(ExpirationOutcome::Updated(row))
+        Ok(ExpirationOutcome::Updated(Box::new(row)))
     })
     .await
 }

@@ -14,7 +14,7 @@ pub use lifecycle::{
     DeleteOutcome, ExpirationOutcome, RenameOutcome, RevokeOutcome, delete_for_account,
     rename_for_account, revoke_for_account, set_expiration_for_account,
 };
-pub use page::keys_page_data;
+pub use page::{KeysPageData, keys_page_data};
 pub use verify::{KeyAuth, find_by_hash, record_last_used};
 
 use chrono::{DateTime, Utc};
@@ -52,6 +52,10 @@ pub struct KeyRow {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Revoked by whom.
     pub revoked_by: Option<Uuid>,
+    /// Client address of the last use, if known.
+    pub last_client_ip: Option<String>,
+    /// User agent of the last use, if known.
+    pub last_user_agent: Option<String>,
 }
 
 /// A key to insert: made only by `NewKey::generate`, which returns the secret beside it (the

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::api::last_used::LastUse;
 use crate::db::schema::{api_keys, users, wallets};
 use crate::domain::{KeyHash, Scope, WalletKind};
 
@@ -65,25 +66,34 @@ pub async fn find_by_hash(
         .optional()
 }
 
-/// Writes buffered last-used times in one statement. Forward-only: an older time never
-/// overwrites a newer one (several instances may flush out of order).
+/// Writes buffered last uses in one statement. Forward-only: an older use never overwrites a
+/// newer one (several instances may flush out of order).
 pub async fn record_last_used(
     conn: &mut AsyncPgConnection,
-    used: &[(Uuid, DateTime<Utc>)],
+    used: &[(Uuid, LastUse)],
 ) -> QueryResult<usize> {
-    use diesel::sql_types::{Array, Timestamptz, Uuid as SqlUuid};
+    use diesel::sql_types::{Array, Nullable, Text, Timestamptz, Uuid as SqlUuid};
     if used.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<Uuid> = used.iter().map(|(id, _)| *id).collect();
-    let times: Vec<DateTime<Utc>> = used.iter().map(|(_, t)| *t).collect();
     diesel::sql_query(
-        "UPDATE api_keys k SET last_used_at = v.t
-           FROM unnest($1, $2) AS v(id, t)
+        "UPDATE api_keys k
+            SET last_used_at = v.t, last_client_ip = v.ip, last_user_agent = v.ua
+           FROM unnest($1, $2, $3, $4) AS v(id, t, ip, ua)
           WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.t)",
     )
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Array<Timestamptz>, _>(times)
+    .bind::<Array<SqlUuid>, _>(used.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(used.iter().map(|(_, u)| u.at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(
+        used.iter()
+            .map(|(_, u)| u.client_ip.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Text>>, _>(
+        used.iter()
+            .map(|(_, u)| u.user_agent.clone())
+            .collect::<Vec<_>>(),
+    )
     .execute(conn)
     .await
 }

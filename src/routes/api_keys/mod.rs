@@ -1,11 +1,14 @@
 //! Settings → API keys: the page (`list`), creation (`create`), one file per row action
-//! (`expiration`, `rename`, `revoke`, `delete`, sharing `action_page`), and the view models.
+//! (`expiration`, `rename`, `revoke`, `delete`, sharing `action_page`), the key's own page
+//! with its usage (`detail`, charts in `usage_chart`), and the view models.
 
 mod action_page;
 pub mod create;
 pub mod delete;
+pub mod detail;
 pub mod expiration;
 pub mod list;
 pub mod rename;
 pub mod revoke;
+mod usage_chart;
 pub mod view;

@@ -54,6 +54,8 @@ pub struct KeyView {
     pub deletable: bool,
     /// "4 minutes ago" when used in the last 7 days, else empty (the revoke warning).
     pub recent_use: String,
+    /// Requests that matched the key in the last 24 hours, accepted or refused.
+    pub requests_24h: i64,
 }
 
 impl KeyView {
@@ -97,7 +99,14 @@ impl KeyView {
                 .filter(|_| used_recently(k.last_used_at, now))
                 .map(|t| relative(t, now))
                 .unwrap_or_default(),
+            requests_24h: 0,
         }
+    }
+
+    /// The same row with its requests of the last 24 hours.
+    pub fn with_requests(mut self, requests_24h: &std::collections::HashMap<Uuid, i64>) -> Self {
+        self.requests_24h = requests_24h.get(&self.id).copied().unwrap_or(0);
+        self
     }
 }
 
@@ -305,7 +314,12 @@ pub async fn render_page(
     let tz = zone(&user.time_zone);
     let now = Utc::now();
     let activity_page = state.activity_page.max(1);
-    let (rows, wallet_rows, mut events) = api_keys::keys_page_data(
+    let api_keys::KeysPageData {
+        keys: rows,
+        wallets: wallet_rows,
+        mut events,
+        requests_24h,
+    } = api_keys::keys_page_data(
         conn,
         user.id,
         state.show_all,
@@ -337,7 +351,7 @@ pub async fn render_page(
         max_keys: MAX_ACTIVE_KEYS,
         keys: rows
             .iter()
-            .map(|k| KeyView::new(k, paused, tz, now))
+            .map(|k| KeyView::new(k, paused, tz, now).with_requests(&requests_24h))
             .collect(),
         show_all: state.show_all,
         user_zone: tz.name().to_owned(),

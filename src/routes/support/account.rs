@@ -45,6 +45,8 @@ pub struct StaffKeyRow {
     pub revoked_at: String,
     /// Revoked by (e-mail or id).
     pub revoked_by: String,
+    /// Client address of the last use, if known.
+    pub last_client_ip: String,
 }
 
 /// An audit row.
@@ -125,6 +127,11 @@ pub async fn account(
     let paused = eligibility.keys_paused();
     let wallet_rows = wallets::list_for_account(&mut conn, user.id).await?;
     let key_rows = api_keys::list_for_account(&mut conn, user.id, true).await?;
+    let requests_24h: HashMap<Uuid, i64> =
+        crate::db::usage::last_24h_for_account(&mut conn, user.id)
+            .await?
+            .into_iter()
+            .collect();
     let mut events = audit::page_for_account(
         &mut conn,
         user.id,
@@ -176,7 +183,8 @@ pub async fn account(
         keys: key_rows
             .iter()
             .map(|k| StaffKeyRow {
-                key: KeyView::new(k, paused, tz, now),
+                key: KeyView::new(k, paused, tz, now).with_requests(&requests_24h),
+                last_client_ip: k.last_client_ip.clone().unwrap_or_default(),
                 revoked_at: k
                     .revoked_at
                     .map(|t| local_datetime(t, tz))

@@ -1,0 +1,190 @@
+//! The `key_usage_hourly` and `key_client_ips` tables: the recorder's batched additions (every
+//! instance adds its counts, so they sum), the detail page's reads, and retention.
+//!
+//! Rows are written in key order so two instances flushing at once take their row locks in
+//! the same order (no deadlock), and joined with `api_keys` so a key deleted meanwhile is
+//! skipped rather than failing the batch.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Int8, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{api_keys, key_client_ips, key_usage_hourly};
+use crate::domain::usage::Outcome;
+
+/// Client addresses kept per key.
+pub const IPS_PER_KEY: i64 = 50;
+
+/// Days of hourly counts kept.
+pub const RETENTION_DAYS: i64 = 90;
+
+/// Adds hourly counts `(key, hour, outcome, requests)`.
+pub async fn add_hourly(
+    conn: &mut AsyncPgConnection,
+    rows: &[(Uuid, DateTime<Utc>, Outcome, i64)],
+) -> QueryResult<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut rows = rows.to_vec();
+    rows.sort_by_key(|r| (r.0, r.1, r.2));
+    diesel::sql_query(
+        "INSERT INTO key_usage_hourly (key_id, hour, outcome, requests)
+         SELECT v.key_id, v.hour, v.outcome, v.n
+           FROM unnest($1, $2, $3, $4) AS v(key_id, hour, outcome, n)
+           JOIN api_keys k ON k.id = v.key_id
+          ORDER BY v.key_id, v.hour, v.outcome
+         ON CONFLICT (key_id, hour, outcome)
+         DO UPDATE SET requests = key_usage_hourly.requests + excluded.requests",
+    )
+    .bind::<Array<SqlUuid>, _>(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|r| r.2.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Int8>, _>(rows.iter().map(|r| r.3).collect::<Vec<_>>())
+    .execute(conn)
+    .await
+}
+
+/// One key's sightings of one client address between two flushes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// The key.
+    pub key_id: Uuid,
+    /// The client address.
+    pub ip: String,
+    /// First sighting.
+    pub first: DateTime<Utc>,
+    /// Last sighting.
+    pub last: DateTime<Utc>,
+    /// Requests.
+    pub requests: i64,
+}
+
+/// Adds client-address sightings, then keeps only the `IPS_PER_KEY` most recent per key.
+pub async fn add_client_ips(conn: &mut AsyncPgConnection, seen: &[Seen]) -> QueryResult<usize> {
+    if seen.is_empty() {
+        return Ok(0);
+    }
+    let mut seen = seen.to_vec();
+    seen.sort_by(|a, b| (a.key_id, &a.ip).cmp(&(b.key_id, &b.ip)));
+    let n = diesel::sql_query(
+        "INSERT INTO key_client_ips (key_id, client_ip, first_seen, last_seen, requests)
+         SELECT v.key_id, v.ip, v.first, v.last, v.n
+           FROM unnest($1, $2, $3, $4, $5) AS v(key_id, ip, first, last, n)
+           JOIN api_keys k ON k.id = v.key_id
+          ORDER BY v.key_id, v.ip
+         ON CONFLICT (key_id, client_ip) DO UPDATE SET
+             first_seen = least(key_client_ips.first_seen, excluded.first_seen),
+             last_seen = greatest(key_client_ips.last_seen, excluded.last_seen),
+             requests = key_client_ips.requests + excluded.requests",
+    )
+    .bind::<Array<SqlUuid>, _>(seen.iter().map(|s| s.key_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(seen.iter().map(|s| s.ip.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(seen.iter().map(|s| s.first).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(seen.iter().map(|s| s.last).collect::<Vec<_>>())
+    .bind::<Array<Int8>, _>(seen.iter().map(|s| s.requests).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    let mut keys: Vec<Uuid> = seen.iter().map(|s| s.key_id).collect();
+    keys.dedup();
+    diesel::sql_query(
+        "DELETE FROM key_client_ips c
+          USING (SELECT key_id, client_ip,
+                        row_number() OVER (PARTITION BY key_id ORDER BY last_seen DESC) AS rn
+                   FROM key_client_ips WHERE key_id = ANY($1)) r
+          WHERE c.key_id = r.key_id AND c.client_ip = r.client_ip AND r.rn > $2",
+    )
+    .bind::<Array<SqlUuid>, _>(keys)
+    .bind::<Int8, _>(IPS_PER_KEY)
+    .execute(conn)
+    .await?;
+    Ok(n)
+}
+
+/// A key's hourly counts of the last 30 days `(hour, outcome, requests)`.
+pub async fn hourly_for_key(
+    conn: &mut AsyncPgConnection,
+    key: Uuid,
+) -> QueryResult<Vec<(DateTime<Utc>, Outcome, i64)>> {
+    key_usage_hourly::table
+        .filter(key_usage_hourly::key_id.eq(key))
+        .filter(key_usage_hourly::hour.gt(diesel::dsl::sql::<Timestamptz>(
+            "date_trunc('hour', now()) - interval '31 days'",
+        )))
+        .select((
+            key_usage_hourly::hour,
+            diesel::dsl::sql::<Text>("outcome"),
+            key_usage_hourly::requests,
+        ))
+        .load::<(DateTime<Utc>, String, i64)>(conn)
+        .await
+        .map(|rows| {
+            rows.into_iter()
+                .filter_map(|(h, o, n)| Outcome::parse(&o).map(|o| (h, o, n)))
+                .collect()
+        })
+}
+
+/// A client address a key was used from.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = key_client_ips)]
+pub struct ClientIp {
+    /// The address.
+    pub client_ip: String,
+    /// First use from it.
+    pub first_seen: DateTime<Utc>,
+    /// Last use from it.
+    pub last_seen: DateTime<Utc>,
+    /// Requests from it.
+    pub requests: i64,
+}
+
+/// A key's client addresses, most recent first.
+pub async fn client_ips_for_key(
+    conn: &mut AsyncPgConnection,
+    key: Uuid,
+) -> QueryResult<Vec<ClientIp>> {
+    key_client_ips::table
+        .filter(key_client_ips::key_id.eq(key))
+        .order(key_client_ips::last_seen.desc())
+        .limit(IPS_PER_KEY)
+        .select(ClientIp::as_select())
+        .load(conn)
+        .await
+}
+
+/// Requests in the last 24 hours per key of an account (every outcome), for the list.
+pub async fn last_24h_for_account<C>(conn: &mut C, account: Uuid) -> QueryResult<Vec<(Uuid, i64)>>
+where
+    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>,
+{
+    key_usage_hourly::table
+        .inner_join(api_keys::table)
+        .filter(api_keys::account_id.eq(account))
+        .filter(key_usage_hourly::hour.gt(diesel::dsl::sql::<Timestamptz>(
+            "date_trunc('hour', now()) - interval '24 hours'",
+        )))
+        .group_by(key_usage_hourly::key_id)
+        .select((
+            key_usage_hourly::key_id,
+            diesel::dsl::sql::<Int8>("sum(requests)::int8"),
+        ))
+        .load(conn)
+        .await
+}
+
+/// Deletes up to `batch` hourly rows older than the retention (for the pruning task).
+pub async fn prune(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM key_usage_hourly WHERE ctid = ANY(ARRAY(
+             SELECT ctid FROM key_usage_hourly
+              WHERE hour < now() - make_interval(days => $1::int)
+              LIMIT $2 FOR UPDATE SKIP LOCKED))",
+    )
+    .bind::<Int8, _>(RETENTION_DAYS)
+    .bind::<Int8, _>(batch)
+    .execute(conn)
+    .await
+}

@@ -1,0 +1,173 @@
+//! The key detail page, `GET /settings/api-keys/{id}` (owner only; another account's key is the
+//! same 404 as a missing one): the key's facts, its requests in the last 24 h / 7 d / 30 d by
+//! outcome, hourly and daily charts with their tables, where it is used from, and its history.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use uuid::Uuid;
+
+use super::usage_chart::{BASELINE, Chart};
+use super::view::KeyView;
+use crate::auth::CurrentUser;
+use crate::db::{api_keys, audit, usage};
+use crate::domain::time::{local_datetime, relative, zone};
+use crate::domain::usage::{Counts, Outcome, Usage};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::templates::{Layout, render};
+
+/// Events of the key shown.
+const HISTORY: i64 = 20;
+
+/// One row of the summary: an outcome and its requests in each window.
+pub struct SummaryRow {
+    /// "Accepted", "Refused: revoked", … or "All requests".
+    pub label: &'static str,
+    /// Stable id part (`ok`, `revoked`, …, `total`), for the cells' ids.
+    pub code: &'static str,
+    /// Last 24 hours.
+    pub d1: i64,
+    /// Last 7 days.
+    pub d7: i64,
+    /// Last 30 days.
+    pub d30: i64,
+}
+
+/// A client address row.
+pub struct IpRow {
+    /// The address.
+    pub ip: String,
+    /// First seen (local).
+    pub first_seen: String,
+    /// Last seen, relative.
+    pub last_seen: String,
+    /// Last seen (local, exact).
+    pub last_seen_title: String,
+    /// Requests.
+    pub requests: i64,
+}
+
+/// A line of the key's history.
+pub struct HistoryRow {
+    /// What happened, in words.
+    pub text: String,
+    /// When (local).
+    pub when: String,
+    /// From where.
+    pub ip: String,
+}
+
+/// A chart with its heading and table.
+pub struct ChartSection {
+    /// The caption.
+    pub title: &'static str,
+    /// Stable id part (`hourly`, `daily`).
+    pub id: &'static str,
+    /// What a row is ("Hour", "Day").
+    pub unit: &'static str,
+    /// The bars.
+    pub chart: Chart,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys/detail.html")]
+struct DetailPage {
+    layout: Layout,
+    key: KeyView,
+    last_client_ip: String,
+    last_user_agent: String,
+    summary: Vec<SummaryRow>,
+    charts: Vec<ChartSection>,
+    baseline: f64,
+    ips: Vec<IpRow>,
+    history: Vec<HistoryRow>,
+    user_zone: String,
+}
+
+fn summary(u: &Usage) -> Vec<SummaryRow> {
+    let row = |label, code, f: &dyn Fn(&Counts) -> i64| SummaryRow {
+        label,
+        code,
+        d1: f(&u.last_24h),
+        d7: f(&u.last_7d),
+        d30: f(&u.last_30d),
+    };
+    let mut rows: Vec<SummaryRow> = Outcome::ALL
+        .iter()
+        .map(|o| row(o.label(), o.as_str(), &|c: &Counts| c.get(*o)))
+        .collect();
+    rows.push(row("All requests", "total", &|c: &Counts| c.total()));
+    rows
+}
+
+/// `GET /settings/api-keys/{id}`.
+pub async fn page(
+    id: web::Path<Uuid>,
+    current: web::ReqData<CurrentUser>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let user = &current.user;
+    let tz = zone(&user.time_zone);
+    let mut conn = state.pool.get().await?;
+    let key = api_keys::find_for_account(&mut conn, user.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let now = crate::db::now(&mut conn).await?;
+    let paused = api_keys::eligibility_for_account(&mut conn, user.id, user.api_keys_enabled)
+        .await?
+        .keys_paused();
+    let hourly_rows = usage::hourly_for_key(&mut conn, id).await?;
+    let ips = usage::client_ips_for_key(&mut conn, id).await?;
+    let events = audit::list_for_key(&mut conn, user.id, id, HISTORY).await?;
+    drop(conn);
+    let used = Usage::from_rows(&hourly_rows, now, tz);
+    let mut view = KeyView::new(&key, paused, tz, now);
+    view.requests_24h = used.last_24h.total();
+    let zone_name = tz.name();
+    let page = DetailPage {
+        layout: current.layout(format!("Key {}", key.name), "api-keys"),
+        last_client_ip: key.last_client_ip.clone().unwrap_or_default(),
+        last_user_agent: crate::domain::key_name::visible(
+            key.last_user_agent.as_deref().unwrap_or_default(),
+        ),
+        summary: summary(&used),
+        charts: vec![
+            ChartSection {
+                title: "Last 24 hours, by hour",
+                id: "hourly",
+                unit: "Hour",
+                chart: Chart::hourly(&used.hourly, tz),
+            },
+            ChartSection {
+                title: "Last 30 days, by day",
+                id: "daily",
+                unit: "Day",
+                chart: Chart::daily(&used.daily),
+            },
+        ],
+        baseline: BASELINE,
+        ips: ips
+            .into_iter()
+            .map(|r| IpRow {
+                ip: r.client_ip,
+                first_seen: format!("{} ({zone_name})", local_datetime(r.first_seen, tz)),
+                last_seen: relative(r.last_seen, now),
+                last_seen_title: format!("{} ({zone_name})", local_datetime(r.last_seen, tz)),
+                requests: r.requests,
+            })
+            .collect(),
+        history: events
+            .iter()
+            .map(|e| HistoryRow {
+                text: e.action.describe(&e.detail),
+                when: format!("{} ({zone_name})", local_datetime(e.created_at, tz)),
+                ip: e.ip.clone().unwrap_or_default(),
+            })
+            .collect(),
+        user_zone: zone_name.to_owned(),
+        key: view,
+    };
+    render(&page, StatusCode::OK)
+}
