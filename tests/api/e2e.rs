@@ -967,3 +967,73 @@ async fn a_pasted_signature_links_a_wallet_without_javascript() {
         .unwrap();
     b.close().await;
 }
+
+/// Whether the page scrolls sideways (its content is wider than the window).
+async fn scrolls_sideways(c: &Client) -> bool {
+    c.execute(
+        "return document.documentElement.scrollWidth > window.innerWidth",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_bool()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_key_detail_page_is_accessible_and_fits_at_1280_and_390() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let u = app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("nightly-buyback-bot").await;
+    for _ in 0..5 {
+        app.me(Some(&format!("Bearer {secret}"))).await;
+    }
+    app.usage.flush_now().await;
+    app.last_used.flush_now().await;
+    browser_login(&b, &base, &u).await;
+    let link = b
+        .find(Locator::LinkText("nightly-buyback-bot"))
+        .await
+        .expect("the list links the key's name to its page");
+    link.click().await.unwrap();
+    wait_for_path_prefix(&b, "/settings/api-keys/").await;
+    for (w, h) in [(1280, 900), (390, 844)] {
+        b.set_window_size(w, h).await.unwrap();
+        b.refresh().await.unwrap();
+        let text = b
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("Requests") && text.contains("Where it's used from"));
+        assert!(
+            !b.find_all(Locator::Css("svg rect.bar-ok"))
+                .await
+                .unwrap()
+                .is_empty(),
+            "the chart has bars"
+        );
+        let v = axe_violations(&b).await;
+        assert!(v.is_empty(), "{w}px: {v:?}");
+        assert!(!scrolls_sideways(&b).await, "{w}px: the page scrolls sideways");
+        screenshot(&b, &format!("detail-{w}")).await;
+    }
+    b.set_window_size(1280, 900).await.unwrap();
+    b.close().await;
+}
+
+async fn wait_for_path_prefix(c: &Client, prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path().starts_with(prefix) && url.path() != "/settings/api-keys/new" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "expected {prefix}…, at {url}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
