@@ -4,8 +4,10 @@
 #   bench/run.sh            prints ONE summary line on stdout (details on stderr)
 #
 # Scenarios (wrk -t2 -c32, BENCH_DURATION s each after a BENCH_WARMUP s warm-up, median of
-# BENCH_RUNS runs): valid key, unknown well-formed key, malformed key, valid key with last-used
-# recording off, and the logged-in GET /settings/api-keys page (10 active + 50 revoked keys).
+# BENCH_RUNS runs): valid key, unknown well-formed key, malformed key, GET /healthz, valid key
+# with usage and last-used recording both off (APP_USAGE=off APP_LAST_USED=off), the logged-in
+# GET /settings/api-keys page (10 active + 50 revoked keys, with the usage column) and one key's
+# detail page GET /settings/api-keys/{id} (with a day of usage behind it).
 #
 # Knobs: BENCH_RUNS=3 BENCH_DURATION=15 BENCH_WARMUP=3 BENCH_CONNS=32 BENCH_THREADS=2
 #        BENCH_WORKERS=2 (keydesk HTTP workers) BENCH_POOL=16 BENCH_PORT=18080
@@ -134,20 +136,36 @@ COOKIE=$(sed -n 's/^[Ss]et-[Cc]ookie: \(__Host-keydesk=[^;]*\).*/\1/p' "$JAR.h2"
 PAGE="http://127.0.0.1:$PORT/settings/api-keys"
 [ "$(curl -s -o "$STATE/page.html" -w '%{http_code}' -H "Cookie: $COOKIE" "$PAGE")" = 200 ] || { echo "bench: login for the page failed" >&2; exit 1; }
 grep -q "10 of 10" "$STATE/page.html" || { echo "bench: page does not show 10 active keys" >&2; exit 1; }
+# a live key of the page account, with usage in every hour of the last day
+DETAIL_ID=$("${DB[@]}" -c "SELECT k.id FROM api_keys k JOIN users u ON u.id = k.account_id
+  WHERE u.email = 'page@example.com' AND k.revoked_at IS NULL ORDER BY k.created_at LIMIT 1")
+"${DB[@]}" -c "INSERT INTO key_usage_hourly (key_id, hour, outcome, requests)
+  SELECT '$DETAIL_ID', date_trunc('hour', now()) - g * interval '1 hour', o, 1 + g
+    FROM generate_series(0, 24 * 30 - 1) g, unnest(ARRAY['ok', 'revoked']) o
+  ON CONFLICT DO NOTHING" >/dev/null
+"${DB[@]}" -c "INSERT INTO key_client_ips (key_id, client_ip, first_seen, last_seen, requests)
+  SELECT '$DETAIL_ID', '10.0.0.' || g, now() - interval '1 day', now() - g * interval '1 minute', g
+    FROM generate_series(1, 50) g ON CONFLICT DO NOTHING" >/dev/null
+DETAIL="http://127.0.0.1:$PORT/settings/api-keys/$DETAIL_ID"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" "$DETAIL")" = 200 ] || { echo "bench: detail page failed" >&2; exit 1; }
 
 scenario valid "$API" "Authorization: Bearer $VALID"
 scenario unknown "$API" "Authorization: Bearer $UNKNOWN"
 scenario malformed "$API" "Authorization: Bearer $MALFORMED"
+scenario healthz "http://127.0.0.1:$PORT/healthz"
 scenario page "$PAGE" "Cookie: $COOKIE"
+scenario detail "$DETAIL" "Cookie: $COOKIE"
 stop_server
 
-APP_LAST_USED=off start_server
-scenario nolastused "$API" "Authorization: Bearer $VALID"
+APP_LAST_USED=off APP_USAGE=off start_server
+scenario recordingoff "$API" "Authorization: Bearer $VALID"
 stop_server
 
 echo "keydesk workers=$WORKERS pool=$POOL flush_ms=5000 conns=$CONNS dur_s=$DUR runs=$RUNS" \
   "valid_rps=$valid_rps valid_p99_ms=$valid_p99 valid_non2xx=$valid_non2xx" \
   "unknown_rps=$unknown_rps unknown_p99_ms=$unknown_p99" \
   "malformed_rps=$malformed_rps malformed_p99_ms=$malformed_p99" \
-  "nolastused_rps=$nolastused_rps nolastused_p99_ms=$nolastused_p99" \
-  "page_rps=$page_rps page_p99_ms=$page_p99 page_non2xx=$page_non2xx"
+  "healthz_rps=$healthz_rps healthz_p99_ms=$healthz_p99" \
+  "recordingoff_rps=$recordingoff_rps recordingoff_p99_ms=$recordingoff_p99" \
+  "page_rps=$page_rps page_p99_ms=$page_p99 page_non2xx=$page_non2xx" \
+  "detail_rps=$detail_rps detail_p99_ms=$detail_p99 detail_non2xx=$detail_non2xx"

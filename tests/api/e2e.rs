@@ -1019,7 +1019,10 @@ async fn the_key_detail_page_is_accessible_and_fits_at_1280_and_390() {
         );
         let v = axe_violations(&b).await;
         assert!(v.is_empty(), "{w}px: {v:?}");
-        assert!(!scrolls_sideways(&b).await, "{w}px: the page scrolls sideways");
+        assert!(
+            !scrolls_sideways(&b).await,
+            "{w}px: the page scrolls sideways"
+        );
         screenshot(&b, &format!("detail-{w}")).await;
     }
     b.set_window_size(1280, 900).await.unwrap();
@@ -1036,4 +1039,72 @@ async fn wait_for_path_prefix(c: &Client, prefix: &str) {
         assert!(Instant::now() < deadline, "expected {prefix}…, at {url}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn no_page_scrolls_sideways_with_a_64_character_name_from_390_to_1280() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let u = app.eligible_user_logged_in().await;
+    let long = "x".repeat(64);
+    let secret = app.create_key_secret(&long).await;
+    app.me(Some(&format!("Bearer {secret}"))).await;
+    app.usage.flush_now().await;
+    app.create_key_secret("marketplace-bot").await;
+    let mut c = app.conn().await;
+    let id: uuid::Uuid = {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        keydesk::db::schema::api_keys::table
+            .filter(keydesk::db::schema::api_keys::name.eq(&long))
+            .select(keydesk::db::schema::api_keys::id)
+            .first(&mut c)
+            .await
+            .unwrap()
+    };
+    let staff = app
+        .create_user("wide@example.com", Role::Support, false, &[])
+        .await;
+    let pages = [
+        "/settings/api-keys".to_owned(),
+        "/settings/api-keys?show=all".to_owned(),
+        "/settings/api-keys/new".to_owned(),
+        format!("/settings/api-keys/{id}"),
+        format!("/settings/api-keys/{id}/revoke"),
+        format!("/settings/api-keys/{id}/expiration"),
+        "/settings/wallets".to_owned(),
+    ];
+    browser_login(&b, &base, &u).await;
+    for (w, h) in [(1280, 900), (1024, 800), (800, 900), (390, 844)] {
+        b.set_window_size(w, h).await.unwrap();
+        for p in &pages {
+            b.goto(&format!("{base}{p}")).await.unwrap();
+            assert!(!scrolls_sideways(&b).await, "{w}px {p} scrolls sideways");
+        }
+        b.goto(&format!("{base}/settings/api-keys")).await.unwrap();
+        screenshot(&b, &format!("keys-{w}")).await;
+    }
+    b.delete_all_cookies().await.unwrap();
+    browser_login(&b, &base, &staff).await;
+    for (w, h) in [(1280, 900), (390, 844)] {
+        b.set_window_size(w, h).await.unwrap();
+        b.goto(&format!("{base}/support/accounts/{}", u.id))
+            .await
+            .unwrap();
+        let wide = b
+            .execute(
+                "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            !scrolls_sideways(&b).await,
+            "{w}px support account page: {wide}"
+        );
+        screenshot(&b, &format!("support-{w}")).await;
+    }
+    b.set_window_size(1280, 900).await.unwrap();
+    b.close().await;
 }
