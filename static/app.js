@@ -17,6 +17,7 @@
       var dlg = document.getElementById(el.getAttribute("data-open-dialog"));
       if (!dlg || typeof dlg.showModal !== "function") return;
       ev.preventDefault();
+      dlg.keydeskOpener = el;
       dlg.showModal();
       var first = dlg.querySelector("input:not([type=hidden]), select, textarea");
       if (first) first.focus();
@@ -39,9 +40,22 @@
       dlg.querySelectorAll("[data-fill-recent]").forEach(function (el) { el.hidden = recent === ""; });
       var menu = link.closest("details");
       if (menu) menu.open = false;
+      // Focus goes back to the row's Actions button when the dialog closes (the link itself
+      // sits in the menu that just closed).
+      dlg.keydeskOpener = (menu && menu.querySelector("summary")) || link;
       dlg.showModal();
       var field = dlg.querySelector("input[type=text]");
       if (field) { field.focus(); field.select(); }
+    });
+  });
+
+  // A dialog that closes (Cancel, Escape, a submit that stays on the page) gives focus back to
+  // whatever opened it.
+  document.querySelectorAll("dialog").forEach(function (dlg) {
+    dlg.addEventListener("close", function () {
+      var opener = dlg.keydeskOpener;
+      dlg.keydeskOpener = null;
+      if (opener && document.body.contains(opener)) opener.focus();
     });
   });
 
@@ -62,18 +76,37 @@
     if (field) { field.focus(); if (field.select) field.select(); }
   });
 
-  // The secret leaves the page as soon as its dialog closes (Done, Escape).
+  // The secret is hard to lose: Done or Escape before it was copied asks first. It leaves the
+  // page as soon as its dialog closes; focus lands on the new key's row, with a notice.
   document.querySelectorAll("dialog[data-remove-on-close]").forEach(function (dlg) {
+    var LOSE = "Did you copy the key? It won't be shown again.";
+    var value = dlg.querySelector("#secret-value");
+    if (value) value.addEventListener("copy", function () { value.setAttribute("data-copied", "true"); });
+    function copied() { return !value || value.getAttribute("data-copied") === "true"; }
+    function leave(ev) {
+      ev.preventDefault();
+      if (copied() || window.confirm(LOSE)) dlg.close();
+    }
+    // Escape's keydown is prevented, so it makes no close request of its own.
+    dlg.addEventListener("keydown", function (ev) { if (ev.key === "Escape") leave(ev); });
+    dlg.addEventListener("cancel", function (ev) { if (!copied() && !window.confirm(LOSE)) ev.preventDefault(); });
+    var done = dlg.querySelector("[data-secret-done]");
+    if (done) done.addEventListener("click", leave);
     dlg.addEventListener("close", function () {
+      var id = dlg.getAttribute("data-new-key-id");
       dlg.remove();
       if (window.history && history.replaceState) history.replaceState(null, "", "/settings/api-keys");
+      var notice = document.getElementById("created-notice");
+      if (notice) notice.hidden = false;
+      var row = id && document.querySelector('tr[data-key-id="' + id + '"] .key-name a');
       var create = document.getElementById("create-button");
-      if (create) create.focus();
+      if (row) row.focus(); else if (create) create.focus();
     });
   });
 
-  // Copy button: Clipboard API, falling back to selecting the text for Ctrl+C.
+  // Copy button (shown only with JS): Clipboard API, falling back to selecting the text.
   document.querySelectorAll("[data-copy]").forEach(function (btn) {
+    btn.hidden = false;
     btn.addEventListener("click", function () {
       var field = document.getElementById(btn.getAttribute("data-copy"));
       var status = document.getElementById(btn.getAttribute("data-copy-status"));
@@ -86,6 +119,7 @@
       }
       if (navigator.clipboard && navigator.clipboard.writeText) {
         navigator.clipboard.writeText(field.value).then(function () {
+          field.setAttribute("data-copied", "true");
           say("Copied");
           btn.textContent = "Copied";
         }, fallback);

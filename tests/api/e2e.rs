@@ -426,6 +426,15 @@ async fn without_javascript_the_create_flow_works_through_plain_pages() {
         "visible without JS"
     );
     screenshot(&b, "nojs-secret").await;
+    assert!(
+        !b.find(Locator::Css("#secret-dialog [data-copy]"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "without JS there is no Copy button (the text is selectable)"
+    );
     b.find(Locator::Css("#secret-dialog button[type=submit]"))
         .await
         .unwrap()
@@ -1104,6 +1113,153 @@ async fn no_page_scrolls_sideways_with_a_64_character_name_from_390_to_1280() {
             "{w}px support account page: {wide}"
         );
         screenshot(&b, &format!("support-{w}")).await;
+    }
+    b.set_window_size(1280, 900).await.unwrap();
+    b.close().await;
+}
+
+/// The element that has focus: its tag and text.
+async fn focused(c: &Client) -> String {
+    c.execute(
+        "const e = document.activeElement; return e.tagName + ':' + e.textContent.trim()",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap()
+    .to_owned()
+}
+
+#[tokio::test]
+async fn closing_a_row_dialog_gives_focus_back_to_the_rows_actions_button() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let u = app.eligible_user_logged_in().await;
+    app.create_key_secret("focus-bot").await;
+    browser_login(&b, &base, &u).await;
+    for (action, close) in [
+        ("name", "escape"),
+        ("revoke", "cancel"),
+        ("expiration", "escape"),
+    ] {
+        open_action(&b, "focus-bot", action).await;
+        let dialog = format!(
+            "{}-dialog",
+            if action == "name" { "rename" } else { action }
+        );
+        assert!(dialog_open(&b, &dialog).await, "{action} dialog open");
+        if close == "escape" {
+            b.active_element()
+                .await
+                .unwrap()
+                .send_keys("\u{e00c}")
+                .await
+                .unwrap();
+        } else {
+            b.find(Locator::Css(&format!("#{dialog} [data-close-dialog]")))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+        assert!(!dialog_open(&b, &dialog).await, "{action} dialog closed");
+        let f = focused(&b).await;
+        assert!(
+            f.starts_with("SUMMARY:Actions") && f.contains("focus-bot"),
+            "{action}/{close}: focus on {f}"
+        );
+    }
+    b.close().await;
+}
+
+#[tokio::test]
+async fn the_secret_asks_before_it_is_lost_shows_in_full_and_done_focuses_the_new_row() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let u = app.eligible_user_logged_in().await;
+    browser_login(&b, &base, &u).await;
+    for (w, h) in [(390, 844), (1280, 900)] {
+        b.set_window_size(w, h).await.unwrap();
+        b.goto(&format!("{base}/settings/api-keys")).await.unwrap();
+        b.find(Locator::Css("#create-button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let name = format!("careful-{w}");
+        b.find(Locator::Css("#key-name"))
+            .await
+            .unwrap()
+            .send_keys(&name)
+            .await
+            .unwrap();
+        b.find(Locator::Css("#create-dialog button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        b.wait()
+            .for_element(Locator::Css("#secret-value"))
+            .await
+            .unwrap();
+        let clipped = b
+            .execute(
+                "const i = document.getElementById('secret-value'); return i.scrollWidth > i.clientWidth ? (i.scrollWidth + ' > ' + i.clientWidth + ' at ' + window.innerWidth + ' font ' + getComputedStyle(i).fontSize) : false",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            clipped,
+            serde_json::Value::Bool(false),
+            "{w}px: all 42 characters visible"
+        );
+        screenshot(&b, &format!("secret-{w}")).await;
+        // Done without copying asks; "stay" keeps the key on screen
+        let done = Locator::Css("#secret-dialog [data-secret-done]");
+        b.find(done).await.unwrap().click().await.unwrap();
+        let ask = b.get_alert_text().await.unwrap();
+        assert!(ask.contains("Did you copy the key?"), "{ask}");
+        b.dismiss_alert().await.unwrap();
+        assert!(
+            dialog_open(&b, "secret-dialog").await,
+            "still there after 'stay'"
+        );
+        // Escape asks too
+        b.active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{e00c}")
+            .await
+            .unwrap();
+        assert!(
+            b.get_alert_text()
+                .await
+                .unwrap()
+                .contains("won't be shown again")
+        );
+        b.dismiss_alert().await.unwrap();
+        assert!(
+            dialog_open(&b, "secret-dialog").await,
+            "still there after Escape + 'stay'"
+        );
+        // leaving anyway: focus on the new row, a notice, no stray '?' in the address
+        b.find(done).await.unwrap().click().await.unwrap();
+        b.accept_alert().await.unwrap();
+        wait_gone(&b, "#secret-value").await;
+        let f = focused(&b).await;
+        assert_eq!(f, format!("A:{name}"), "{w}px");
+        let notice = b.find(Locator::Css("#created-notice")).await.unwrap();
+        assert!(notice.is_displayed().await.unwrap());
+        assert!(notice.text().await.unwrap().contains(&name));
+        let url = b.current_url().await.unwrap();
+        assert_eq!((url.path(), url.query()), ("/settings/api-keys", None));
     }
     b.set_window_size(1280, 900).await.unwrap();
     b.close().await;

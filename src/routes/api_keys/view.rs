@@ -210,6 +210,8 @@ impl CreateFormView {
 
 /// The one-time secret dialog.
 pub struct SecretView {
+    /// The new key's id (its row gets focus after Done).
+    pub id: Uuid,
     /// The full key: shown in this response only.
     pub key: String,
     /// Key name.
@@ -224,6 +226,7 @@ impl SecretView {
     /// Builds the dialog's content for a key just created.
     pub fn new(key: &PlainKey, row: &KeyRow, tz: Tz) -> Self {
         Self {
+            id: row.id,
             key: key.expose().to_owned(),
             name: row.name.clone(),
             scopes: Scope::joined(&row.scopes, ", "),
