@@ -212,6 +212,7 @@ impl Application {
 /// verification or a health check costs no cookie decryption and no session lookup).
 pub fn configure(cfg: &mut web::ServiceConfig, session: SessionMiddleware<PgSessionStore>) {
     cfg.route("/healthz", web::get().to(routes::health::healthz))
+        .route("/favicon.ico", web::get().to(routes::health::favicon))
         .route("/readyz", web::get().to(routes::health::readyz))
         .route("/static/{file}", web::get().to(templates::static_asset))
         .route("/api/openapi.json", web::get().to(api::openapi))

@@ -160,12 +160,16 @@
   document.querySelectorAll("[data-sign-with-wallet]").forEach(function (btn) {
     var form = btn.closest("form");
     var status = document.getElementById("sign-status");
-    function say(msg) { if (status) status.textContent = msg; }
+    function say(msg, problem) {
+      if (!status) return;
+      status.textContent = msg;
+      status.classList.toggle("problem", !!problem);
+    }
     btn.hidden = false;
     btn.addEventListener("click", function () {
       var provider = (window.phantom && window.phantom.solana) || window.solana;
       if (!provider || typeof provider.signMessage !== "function") {
-        say("No Solana wallet extension was found in this browser. Paste a signature made with your own tools below.");
+        say("No Solana wallet extension was found in this browser. Paste a signature made with your own tools below.", true);
         return;
       }
       var address = form.querySelector("input[name=address]").value;
@@ -186,7 +190,7 @@
           form.submit();
         })
         .catch(function (e) {
-          say("The wallet didn't sign: " + (e && e.message ? e.message : e) + ".");
+          say("The wallet didn't sign: " + (e && e.message ? e.message : e) + ".", true);
         });
     });
   });

@@ -1,46 +1,42 @@
 //! The `sessions` table. Only the SHA-256 of a session id is stored. Every deadline is set and
 //! compared with the database's clock (`now()`), so instances with skewed clocks agree.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Bytea, Int8, Jsonb};
+use diesel::sql_types::{Bytea, Int8, Jsonb};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::sessions;
 
-#[derive(QueryableByName)]
-struct Loaded {
-    #[diesel(sql_type = Jsonb)]
-    state: serde_json::Value,
-    #[diesel(sql_type = Bool)]
-    touch_due: bool,
-}
-
-/// Loads a live session's state, and pushes its idle deadline forward when less than
-/// `idle - slack` of it remains, so a busy session costs one write per `slack`, not one per
-/// request. The read is one prepared query; the write happens only when due.
+/// Loads a live session's state (alive by the database's clock), and pushes its idle deadline
+/// forward when less than `idle - slack` of it remains, so a busy session costs one write per
+/// `slack`, not one per request. The read is one statement diesel keeps prepared (no raw SQL
+/// in it: diesel never caches those); the write happens only when due. Whether a touch is due
+/// is judged on this instance's clock: it only decides when to write, never whether a session
+/// is alive.
 pub async fn load_and_touch(
     conn: &mut AsyncPgConnection,
     id_hash: &[u8],
     idle_secs: i64,
     slack_secs: i64,
 ) -> QueryResult<Option<serde_json::Value>> {
-    let row: Option<Loaded> = diesel::sql_query(
-        "SELECT state,
-                expires_at < least(now() + make_interval(secs => $2 - $3), absolute_expires_at)
-                    AS touch_due
-           FROM sessions
-          WHERE id_hash = $1 AND expires_at > now() AND absolute_expires_at > now()",
-    )
-    .bind::<Bytea, _>(id_hash)
-    .bind::<Int8, _>(idle_secs)
-    .bind::<Int8, _>(slack_secs)
-    .get_result(conn)
-    .await
-    .optional()?;
-    let Some(row) = row else {
+    let row: Option<(serde_json::Value, DateTime<Utc>, DateTime<Utc>)> = sessions::table
+        .filter(sessions::id_hash.eq(id_hash))
+        .filter(sessions::expires_at.gt(diesel::dsl::now))
+        .filter(sessions::absolute_expires_at.gt(diesel::dsl::now))
+        .select((
+            sessions::state,
+            sessions::expires_at,
+            sessions::absolute_expires_at,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((state, expires_at, absolute)) = row else {
         return Ok(None);
     };
-    if row.touch_due {
+    let due = Utc::now() + chrono::Duration::seconds(idle_secs - slack_secs);
+    if expires_at < due.min(absolute) {
         diesel::sql_query(
             "UPDATE sessions
                 SET expires_at = least(now() + make_interval(secs => $2), absolute_expires_at)
@@ -51,7 +47,7 @@ pub async fn load_and_touch(
         .execute(conn)
         .await?;
     }
-    Ok(Some(row.state))
+    Ok(Some(state))
 }
 
 /// Stores a new session: idle deadline `idle_secs` from now, absolute `absolute_secs`.

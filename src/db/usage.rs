@@ -103,28 +103,23 @@ pub async fn add_client_ips(conn: &mut AsyncPgConnection, seen: &[Seen]) -> Quer
     Ok(n)
 }
 
-/// A key's hourly counts of the last 30 days `(hour, outcome, requests)`.
+/// A key's hourly counts since `since` `(hour, outcome, requests)`. (Usage windows are a
+/// display: they are cut on the caller's clock, so the query stays one diesel keeps prepared.)
 pub async fn hourly_for_key(
     conn: &mut AsyncPgConnection,
     key: Uuid,
+    since: DateTime<Utc>,
 ) -> QueryResult<Vec<(DateTime<Utc>, Outcome, i64)>> {
     key_usage_hourly::table
         .filter(key_usage_hourly::key_id.eq(key))
-        .filter(key_usage_hourly::hour.gt(diesel::dsl::sql::<Timestamptz>(
-            "date_trunc('hour', now()) - interval '31 days'",
-        )))
+        .filter(key_usage_hourly::hour.ge(since))
         .select((
             key_usage_hourly::hour,
-            diesel::dsl::sql::<Text>("outcome"),
+            key_usage_hourly::outcome,
             key_usage_hourly::requests,
         ))
-        .load::<(DateTime<Utc>, String, i64)>(conn)
+        .load::<(DateTime<Utc>, Outcome, i64)>(conn)
         .await
-        .map(|rows| {
-            rows.into_iter()
-                .filter_map(|(h, o, n)| Outcome::parse(&o).map(|o| (h, o, n)))
-                .collect()
-        })
 }
 
 /// A client address a key was used from.
@@ -155,24 +150,32 @@ pub async fn client_ips_for_key(
         .await
 }
 
-/// Requests in the last 24 hours per key of an account (every outcome), for the list.
-pub async fn last_24h_for_account<C>(conn: &mut C, account: Uuid) -> QueryResult<Vec<(Uuid, i64)>>
+/// Hourly counts since `since` of every key of an account `(key, requests)`, for the list's
+/// "Requests (24 h)" (summed by the caller; a fixed query diesel keeps prepared).
+pub async fn since_for_account<C>(
+    conn: &mut C,
+    account: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<Vec<(Uuid, i64)>>
 where
     C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg>,
 {
     key_usage_hourly::table
         .inner_join(api_keys::table)
         .filter(api_keys::account_id.eq(account))
-        .filter(key_usage_hourly::hour.gt(diesel::dsl::sql::<Timestamptz>(
-            "date_trunc('hour', now()) - interval '24 hours'",
-        )))
-        .group_by(key_usage_hourly::key_id)
-        .select((
-            key_usage_hourly::key_id,
-            diesel::dsl::sql::<Int8>("sum(requests)::int8"),
-        ))
+        .filter(key_usage_hourly::hour.ge(since))
+        .select((key_usage_hourly::key_id, key_usage_hourly::requests))
         .load(conn)
         .await
+}
+
+/// Sums `(key, requests)` rows per key.
+pub fn per_key(rows: Vec<(Uuid, i64)>) -> std::collections::HashMap<Uuid, i64> {
+    let mut sums = std::collections::HashMap::new();
+    for (k, n) in rows {
+        *sums.entry(k).or_insert(0) += n;
+    }
+    sums
 }
 
 /// Deletes up to `batch` hourly rows older than the retention (for the pruning task).

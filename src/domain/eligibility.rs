@@ -110,6 +110,21 @@ impl Eligibility {
         self.reasons.iter().any(Reason::pauses_keys)
     }
 
+    /// Why the account's keys are paused, in a few words (None when they are not).
+    pub fn pause_reason(&self) -> Option<&'static str> {
+        let flag = self.reasons.contains(&Reason::ApiKeysNotEnabled);
+        let wallet = self
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::NoExternalWallet | Reason::OnlyPlatformWallets(_)));
+        match (flag, wallet) {
+            (true, true) => Some("API keys aren't enabled and no self-custodied wallet is linked"),
+            (true, false) => Some("API keys aren't enabled"),
+            (false, true) => Some("no self-custodied wallet is linked"),
+            (false, false) => None,
+        }
+    }
+
     /// Reason codes, for logs, support and JSON.
     pub fn codes(&self) -> Vec<&'static str> {
         self.reasons.iter().map(Reason::code).collect()

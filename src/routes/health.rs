@@ -54,3 +54,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         res
     }
 }
+
+/// `/favicon.ico`: browsers ask for it on every site; keydesk has no icon, so it answers 204
+/// (cached for a day) instead of a 404 in every log.
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .finish()
+}

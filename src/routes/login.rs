@@ -32,19 +32,40 @@ struct LoginPage {
     error: Option<String>,
 }
 
+/// What one rendering of the login form shows.
+struct Page {
+    email: String,
+    error: Option<String>,
+    flash: Option<String>,
+}
+
+impl Page {
+    fn new(email: String, error: Option<String>) -> Self {
+        Self {
+            email,
+            error,
+            flash: None,
+        }
+    }
+    fn flash(self, flash: Option<String>) -> Self {
+        Self { flash, ..self }
+    }
+}
+
 /// Renders the login form (with the signed anonymous token, and its cookie when new).
 fn login_page(
     req: &HttpRequest,
     session: &TypedSession,
-    email: String,
-    error: Option<String>,
+    page: Page,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let (token, cookie) = public_form_token(req, session);
+    let mut layout = Layout::new("Sign in", token);
+    layout.flash = page.flash;
     let page = LoginPage {
-        layout: Layout::new("Sign in", token),
-        email,
-        error,
+        layout,
+        email: page.email,
+        error: page.error,
     };
     let mut res = render(&page, status)?;
     if let Some(c) = cookie {
@@ -54,12 +75,19 @@ fn login_page(
     Ok(res)
 }
 
-/// `GET /login`. An anonymous view writes nothing to the database.
+/// `GET /login[?signed_out]`. An anonymous view writes nothing to the database.
 pub async fn login_form(req: HttpRequest, session: TypedSession) -> Result<HttpResponse, AppError> {
     if session.user_id().is_some() {
         return Ok(see_other("/settings/api-keys"));
     }
-    login_page(&req, &session, String::new(), None, StatusCode::OK)
+    // The session is gone after a sign-out, so its confirmation travels in the address.
+    let flash = (req.query_string() == "signed_out").then(|| "You're signed out.".to_owned());
+    login_page(
+        &req,
+        &session,
+        Page::new(String::new(), None).flash(flash),
+        StatusCode::OK,
+    )
 }
 
 /// The login form.
@@ -86,14 +114,8 @@ pub async fn login(
         ("E-mail", &email, limits::EMAIL),
         ("Password", &password, limits::PASSWORD),
     ]) {
-        let shown = email.chars().take(limits::EMAIL).collect();
-        return login_page(
-            &req,
-            &session,
-            shown,
-            Some(e),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        let page = Page::new(email.chars().take(limits::EMAIL).collect(), Some(e));
+        return login_page(&req, &session, page, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let email_lower = email.to_lowercase();
     let password = Secret::new(password);
@@ -155,8 +177,8 @@ pub async fn login(
             let msg = "Too many failed attempts for this e-mail.";
             return throttled(&req, &session, &email, msg, secs);
         }
-        let error = Some(GENERIC_FAILURE.into());
-        return login_page(&req, &session, email, error, StatusCode::UNAUTHORIZED);
+        let page = Page::new(email, Some(GENERIC_FAILURE.into()));
+        return login_page(&req, &session, page, StatusCode::UNAUTHORIZED);
     }
     let Some(user) = user else {
         return Err(AppError::Internal(anyhow::anyhow!(
@@ -196,13 +218,8 @@ fn throttled(
         "{why} Try again in {minutes} minute{}.",
         if minutes == 1 { "" } else { "s" }
     );
-    let mut res = login_page(
-        req,
-        session,
-        email.to_owned(),
-        Some(error),
-        StatusCode::TOO_MANY_REQUESTS,
-    )?;
+    let page = Page::new(email.to_owned(), Some(error));
+    let mut res = login_page(req, session, page, StatusCode::TOO_MANY_REQUESTS)?;
     res.headers_mut().insert(
         actix_web::http::header::RETRY_AFTER,
         actix_web::http::header::HeaderValue::from(retry_after),
@@ -233,5 +250,5 @@ pub async fn logout(
         .await?;
     }
     session.log_out();
-    Ok(see_other("/login"))
+    Ok(see_other("/login?signed_out"))
 }

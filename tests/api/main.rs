@@ -19,4 +19,5 @@ mod logs;
 mod migrations;
 mod support;
 mod usage;
+mod ux;
 mod wallets;

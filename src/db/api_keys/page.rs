@@ -55,12 +55,13 @@ pub async fn keys_page_data(
         .offset(events_offset)
         .select(audit::Event::as_select())
         .load(&mut c3);
-    let requests = crate::db::usage::last_24h_for_account(&mut c4, account);
+    let since = crate::domain::usage::hour_of(chrono::Utc::now()) - chrono::Duration::hours(23);
+    let requests = crate::db::usage::since_for_account(&mut c4, account, since);
     let (keys, wallets, events, requests) = tokio::try_join!(keys, wallets, events, requests)?;
     Ok(KeysPageData {
         keys,
         wallets,
         events,
-        requests_24h: requests.into_iter().collect(),
+        requests_24h: crate::db::usage::per_key(requests),
     })
 }

@@ -127,7 +127,7 @@ fn action_page(
         error: input.error,
         can_submit: match input.action {
             Action::Expiration | Action::Rename => key.revoked_at.is_none(),
-            Action::Revoke => true,
+            Action::Revoke => key.revoked_at.is_none(),
             Action::Delete => is_deletable(key.revoked_at, key.expires_at, now),
         },
         new_name: input.new_name.unwrap_or(&key.name).to_owned(),
@@ -179,6 +179,10 @@ pub(super) async fn show(
         Action::Expiration | Action::Rename if key.revoked_at.is_some() => {
             Some(REVOKED_IS_FINAL.to_owned())
         }
+        Action::Revoke if key.revoked_at.is_some() => Some(
+            "This key is already revoked: it no longer works, and nothing is left to do."
+                .to_owned(),
+        ),
         Action::Delete if !is_deletable(key.revoked_at, key.expires_at, now) => {
             Some(REVOKE_BEFORE_DELETE.to_owned())
         }

@@ -114,11 +114,12 @@ pub async fn page(
     let key = api_keys::find_for_account(&mut conn, user.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let now = crate::db::now(&mut conn).await?;
+    let now = chrono::Utc::now(); // display only: every decision about the key is the database's
     let paused = api_keys::eligibility_for_account(&mut conn, user.id, user.api_keys_enabled)
         .await?
         .keys_paused();
-    let hourly_rows = usage::hourly_for_key(&mut conn, id).await?;
+    let since = crate::domain::usage::hour_of(now) - chrono::Duration::days(31);
+    let hourly_rows = usage::hourly_for_key(&mut conn, id, since).await?;
     let ips = usage::client_ips_for_key(&mut conn, id).await?;
     let events = audit::list_for_key(&mut conn, user.id, id, HISTORY).await?;
     drop(conn);

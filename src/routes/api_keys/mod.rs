@@ -10,5 +10,6 @@ pub mod expiration;
 pub mod list;
 pub mod rename;
 pub mod revoke;
+mod secret;
 mod usage_chart;
 pub mod view;

@@ -15,10 +15,12 @@ use crate::domain::eligibility::{Eligibility, Facts, MAX_ACTIVE_KEYS};
 use crate::domain::expiration::{DEFAULT_PRESET, PRESETS};
 use crate::domain::key_status::{is_deletable, used_recently};
 use crate::domain::time::{local_date, local_datetime, relative, zone};
-use crate::domain::{KeyStatus, PlainKey, Scope};
+use crate::domain::{KeyStatus, Scope};
 use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
 use crate::templates::{Layout, render};
+
+pub use super::secret::SecretView;
 
 /// One row of the list.
 pub struct KeyView {
@@ -56,6 +58,8 @@ pub struct KeyView {
     pub recent_use: String,
     /// Requests that matched the key in the last 24 hours, accepted or refused.
     pub requests_24h: i64,
+    /// Why a paused key is paused ("API keys aren't enabled"), else empty.
+    pub pause_reason: &'static str,
 }
 
 impl KeyView {
@@ -100,7 +104,16 @@ impl KeyView {
                 .map(|t| relative(t, now))
                 .unwrap_or_default(),
             requests_24h: 0,
+            pause_reason: "",
         }
+    }
+
+    /// The same row, saying why it is paused when it is.
+    pub fn with_pause_reason(mut self, why: Option<&'static str>) -> Self {
+        if self.status == KeyStatus::Paused.label() {
+            self.pause_reason = why.unwrap_or_default();
+        }
+        self
     }
 
     /// The same row with its requests of the last 24 hours.
@@ -208,36 +221,6 @@ impl CreateFormView {
     }
 }
 
-/// The one-time secret dialog.
-pub struct SecretView {
-    /// The new key's id (its row gets focus after Done).
-    pub id: Uuid,
-    /// The full key: shown in this response only.
-    pub key: String,
-    /// Key name.
-    pub name: String,
-    /// Scopes joined.
-    pub scopes: String,
-    /// "Expires 22 Dec 2026, 14:00 (Europe/Berlin)" or "Never expires".
-    pub expires: String,
-}
-
-impl SecretView {
-    /// Builds the dialog's content for a key just created.
-    pub fn new(key: &PlainKey, row: &KeyRow, tz: Tz) -> Self {
-        Self {
-            id: row.id,
-            key: key.expose().to_owned(),
-            name: row.name.clone(),
-            scopes: Scope::joined(&row.scopes, ", "),
-            expires: match row.expires_at {
-                None => "Never expires".into(),
-                Some(t) => format!("Expires {} ({})", local_datetime(t, tz), tz.name()),
-            },
-        }
-    }
-}
-
 /// A line of "Recent activity".
 pub struct ActivityView {
     /// What happened.
@@ -264,6 +247,8 @@ pub struct KeysPage {
     pub active_keys: i64,
     /// The limit.
     pub max_keys: i64,
+    /// The account's keys are paused (the usage line says so).
+    pub keys_paused: bool,
     /// The keys shown, one row each.
     pub keys: Vec<KeyView>,
     /// `?show=all`.
@@ -352,9 +337,14 @@ pub async fn render_page(
         can_create: eligibility.can_create(),
         active_keys: eligibility.active_keys,
         max_keys: MAX_ACTIVE_KEYS,
+        keys_paused: paused,
         keys: rows
             .iter()
-            .map(|k| KeyView::new(k, paused, tz, now).with_requests(&requests_24h))
+            .map(|k| {
+                KeyView::new(k, paused, tz, now)
+                    .with_requests(&requests_24h)
+                    .with_pause_reason(eligibility.pause_reason())
+            })
             .collect(),
         show_all: state.show_all,
         user_zone: tz.name().to_owned(),

@@ -127,11 +127,10 @@ pub async fn account(
     let paused = eligibility.keys_paused();
     let wallet_rows = wallets::list_for_account(&mut conn, user.id).await?;
     let key_rows = api_keys::list_for_account(&mut conn, user.id, true).await?;
-    let requests_24h: HashMap<Uuid, i64> =
-        crate::db::usage::last_24h_for_account(&mut conn, user.id)
-            .await?
-            .into_iter()
-            .collect();
+    let since = crate::domain::usage::hour_of(now) - chrono::Duration::hours(23);
+    let requests_24h: HashMap<Uuid, i64> = crate::db::usage::per_key(
+        crate::db::usage::since_for_account(&mut conn, user.id, since).await?,
+    );
     let mut events = audit::page_for_account(
         &mut conn,
         user.id,
