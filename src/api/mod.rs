@@ -258,6 +258,15 @@ pub async fn introspect(
     };
     // The calling service is not the client: it may say who its client was.
     let (client_ip, user_agent) = (field("client_ip"), field("user_agent"));
+    if client_ip.as_ref().is_some_and(|v| v.chars().count() > 64)
+        || user_agent
+            .as_ref()
+            .is_some_and(|v| v.chars().count() > 1024)
+    {
+        return Ok(invalid_request(
+            "client_ip takes at most 64 characters and user_agent at most 1024",
+        ));
+    }
     let caller = Caller {
         ip: client_ip.and_then(|ip| ip.trim().parse().ok()),
         user_agent: user_agent.as_deref(),
