@@ -19,9 +19,13 @@ pub fn init(format: LogFormat) -> Option<WorkerGuard> {
         .lossy(false)
         .buffered_lines_limit(64 * 1024)
         .finish(std::io::stdout());
+    // Colour codes only for a person at a terminal: a log file or collector gets plain text (and
+    // the access line costs less to format).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(ansi)
         .with_writer(writer);
     let installed = match format {
         LogFormat::Human => builder.try_init(),
