@@ -170,6 +170,13 @@ async fn each_bad_link_attempt_is_refused_clearly_and_links_nothing() {
         assert_eq!(res.status(), 422);
         let body = res.text().await.unwrap();
         assert!(body.contains(expected), "{expected}");
+        if !expected.contains("must come from") {
+            // a refused signature stays in its field, marked invalid, to be checked or fixed
+            assert!(
+                body.contains(&format!("value=\"{sig}\" aria-invalid=\"true\"")),
+                "{sig}"
+            );
+        }
     }
 
     // expired challenge

@@ -80,7 +80,12 @@ pub async fn link(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored address invalid: {e}")))?;
     if let Err(e) = address.verify(ch.message.as_bytes(), &form.signature) {
         record_failure(&state, &req, uid, &ch.address, "bad_signature").await?;
-        return render_page(&state, &current, again(e.to_string())).await;
+        let page = PageState {
+            signature_input: form.signature.trim().to_owned(),
+            signature_invalid: true,
+            ..again(e.to_string())
+        };
+        return render_page(&state, &current, page).await;
     }
     let mut conn = state.pool.get().await?;
     let outcome =

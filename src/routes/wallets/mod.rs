@@ -72,6 +72,8 @@ struct WalletsPage {
     challenge: Option<ChallengeView>,
     address_input: String,
     error: Option<String>,
+    signature_input: String,
+    signature_invalid: bool,
 }
 
 /// What one rendering of the wallets page shows besides the list.
@@ -84,6 +86,10 @@ pub struct PageState {
     pub address_input: String,
     /// What went wrong, with the next step.
     pub error: Option<String>,
+    /// The signature as pasted, kept when it was refused.
+    pub signature_input: String,
+    /// The signature was refused (the field is marked invalid).
+    pub signature_invalid: bool,
     /// The response status.
     pub status: StatusCode,
 }
@@ -96,6 +102,8 @@ impl PageState {
             challenge: None,
             address_input: String::new(),
             error: None,
+            signature_input: String::new(),
+            signature_invalid: false,
             status: StatusCode::OK,
         }
     }
@@ -138,6 +146,8 @@ pub async fn render_page(
         challenge: page.challenge,
         address_input: page.address_input,
         error: page.error,
+        signature_input: page.signature_input,
+        signature_invalid: page.signature_invalid,
     };
     render(&view, page.status)
 }
