@@ -12,6 +12,17 @@ use actix_web::{FromRequest, HttpRequest, web};
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// Whether the request says its body is an HTML form (`application/x-www-form-urlencoded`).
+pub fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+}
+
 /// The configured deadline (30 s when the application state is missing, as in unit tests).
 pub fn deadline(req: &HttpRequest) -> Duration {
     req.app_data::<web::Data<AppState>>()

@@ -236,14 +236,7 @@ pub async fn introspect(
     if presented.is_empty() || !bool::from(presented.ct_eq(expected)) {
         return Ok(unauthorized(AuthFailure::Unknown));
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
+    let is_form = crate::body::is_form(&req);
     if !is_form {
         return Ok(invalid_request(
             "Send the token as application/x-www-form-urlencoded: token=phy_…",

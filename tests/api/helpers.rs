@@ -532,6 +532,19 @@ impl TestApp {
         secret_in(&res.text().await.unwrap())
     }
 
+    /// The id of the key with this secret (found by its display prefix).
+    pub async fn key_id_of(&self, secret: &str) -> uuid::Uuid {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use keydesk::db::schema::api_keys;
+        let mut c = self.conn().await;
+        api_keys::table
+            .filter(api_keys::prefix.eq(&secret[..12]))
+            .select(api_keys::id)
+            .first(&mut c)
+            .await
+            .unwrap()
+    }
+
     /// Number of key rows of an account.
     pub async fn key_count(&self, account: uuid::Uuid) -> i64 {
         use diesel::{ExpressionMethods, QueryDsl};

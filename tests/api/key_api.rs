@@ -24,16 +24,6 @@ async fn error_code(res: reqwest::Response) -> (u16, String, String) {
     )
 }
 
-async fn key_id(app: &TestApp, secret: &str) -> uuid::Uuid {
-    let mut c = app.conn().await;
-    api_keys::table
-        .filter(api_keys::prefix.eq(&secret[..12]))
-        .select(api_keys::id)
-        .first(&mut c)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_valid_key_identifies_its_account_and_key() {
     let app = spawn_app().await;
@@ -57,7 +47,7 @@ async fn each_refusal_has_its_error_code_and_a_bearer_challenge() {
     let expired = app.create_key_secret("expired").await;
     let paused = app.create_key_secret("paused").await;
     let mut c = app.conn().await;
-    let rid = key_id(&app, &revoked).await;
+    let rid = app.key_id_of(&revoked).await;
     keydesk::db::api_keys::revoke_for_account(&mut c, user.id, rid, user.id, &origin())
         .await
         .unwrap();
@@ -167,7 +157,7 @@ async fn no_request_sent_after_the_revoke_response_succeeds() {
     let app = spawn_app().await;
     let user = app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("polled").await;
-    let id = key_id(&app, &secret).await;
+    let id = app.key_id_of(&secret).await;
     let revoked_at = std::sync::Arc::new(tokio::sync::OnceCell::<std::time::Instant>::new());
     let mut pollers = Vec::new();
     for _ in 0..20 {
@@ -244,7 +234,7 @@ async fn last_used_is_recorded_in_batches_and_never_moves_backwards() {
     let app = spawn_app().await;
     app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("used").await;
-    let id = key_id(&app, &secret).await;
+    let id = app.key_id_of(&secret).await;
     let mut c = app.conn().await;
     assert_eq!(last_used_of(&mut c, id).await, None);
     let before = chrono::Utc::now();
@@ -300,7 +290,7 @@ async fn introspection_answers_other_services() {
     assert_eq!(body["active"], true);
     assert_eq!(body["scope"], "vm.buy.crypto");
     assert_eq!(body["sub"], user.id.to_string());
-    assert_eq!(body["client_id"], key_id(&app, &secret).await.to_string());
+    assert_eq!(body["client_id"], app.key_id_of(&secret).await.to_string());
     assert!(body["exp"].as_i64().unwrap() > chrono::Utc::now().timestamp());
 
     for token in ["", "phy_nope", PlainKey::generate().expose()] {
@@ -327,7 +317,7 @@ async fn a_revoke_on_one_instance_is_refused_by_another_at_once() {
     )
     .await;
     assert_eq!(b.me(Some(&format!("Bearer {secret}"))).await.status(), 200);
-    let id = key_id(&a, &secret).await;
+    let id = a.key_id_of(&secret).await;
     let mut c = a.conn().await;
     keydesk::db::api_keys::revoke_for_account(&mut c, user.id, id, user.id, &origin())
         .await

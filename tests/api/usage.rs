@@ -9,16 +9,6 @@ use diesel_async::RunQueryDsl;
 use crate::helpers::*;
 use keydesk::db::schema::{api_keys, key_client_ips, key_usage_hourly};
 
-async fn key_id(app: &TestApp, secret: &str) -> uuid::Uuid {
-    let mut c = app.conn().await;
-    api_keys::table
-        .filter(api_keys::prefix.eq(&secret[..12]))
-        .select(api_keys::id)
-        .first(&mut c)
-        .await
-        .unwrap()
-}
-
 /// The number in the cell with this id on a page.
 fn cell(html: &str, id: &str) -> i64 {
     let marker = format!("id=\"{id}\">");
@@ -63,7 +53,7 @@ async fn accepted_and_refused_requests_are_counted_by_outcome_on_the_detail_page
     let app = spawn_app().await;
     let user = app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("meter").await;
-    let id = key_id(&app, &secret).await;
+    let id = app.key_id_of(&secret).await;
     for _ in 0..3 {
         assert_eq!(
             app.me(Some(&format!("Bearer {secret}"))).await.status(),
@@ -110,7 +100,7 @@ async fn two_instances_on_one_database_sum_their_counts() {
     let app = spawn_app().await;
     app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("shared").await;
-    let id = key_id(&app, &secret).await;
+    let id = app.key_id_of(&secret).await;
     let db2 = TestDb {
         name: app.db.name.clone(),
     };
@@ -152,7 +142,7 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy_and_introspection
         .await;
         app.eligible_user_logged_in().await;
         let secret = app.create_key_secret("fwd").await;
-        let id = key_id(&app, &secret).await;
+        let id = app.key_id_of(&secret).await;
         app.client
             .get(format!("{}/api/v1/me", app.address))
             .header("authorization", format!("Bearer {secret}"))
@@ -208,7 +198,7 @@ async fn another_accounts_key_page_is_the_same_404_as_a_missing_one() {
     let app = spawn_app().await;
     app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("mine").await;
-    let id = key_id(&app, &secret).await;
+    let id = app.key_id_of(&secret).await;
     app.eligible_user_logged_in().await; // someone else
     let (theirs, _) = app.get_html(&format!("/settings/api-keys/{id}")).await;
     let (missing, _) = app
@@ -225,7 +215,7 @@ async fn usage_older_than_ninety_days_is_pruned_and_a_deleted_key_takes_its_usag
     let app = spawn_app().await;
     let user = app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("old").await;
-    let id = key_id(&app, &secret).await;
+    let id = app.key_id_of(&secret).await;
     let mut c = app.conn().await;
     diesel::sql_query(format!(
         "INSERT INTO key_usage_hourly (key_id, hour, outcome, requests) VALUES

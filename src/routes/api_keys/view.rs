@@ -60,6 +60,8 @@ pub struct KeyView {
     pub requests_24h: i64,
     /// Why a paused key is paused ("API keys aren't enabled"), else empty.
     pub pause_reason: &'static str,
+    /// Its status is Paused.
+    paused: bool,
 }
 
 impl KeyView {
@@ -105,12 +107,13 @@ impl KeyView {
                 .unwrap_or_default(),
             requests_24h: 0,
             pause_reason: "",
+            paused: status == KeyStatus::Paused,
         }
     }
 
     /// The same row, saying why it is paused when it is.
     pub fn with_pause_reason(mut self, why: Option<&'static str>) -> Self {
-        if self.status == KeyStatus::Paused.label() {
+        if self.paused {
             self.pause_reason = why.unwrap_or_default();
         }
         self

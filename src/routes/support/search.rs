@@ -64,16 +64,27 @@ fn refusal(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let page = SearchPage {
-        layout: layout(current, "Support"),
         query,
-        searched: false,
-        full_key_pasted: false,
         error: Some(error.to_owned()),
-        hits: Vec::new(),
-        page: 1,
-        more: false,
+        ..SearchPage::empty(current)
     };
     render(&page, status)
+}
+
+impl SearchPage {
+    /// The search page with no query and no results.
+    fn empty(current: &CurrentUser) -> Self {
+        Self {
+            layout: layout(current, "Support"),
+            query: String::new(),
+            searched: false,
+            full_key_pasted: false,
+            error: None,
+            hits: Vec::new(),
+            page: 1,
+            more: false,
+        }
+    }
 }
 
 /// `GET /support[?q=…]`: results for an e-mail prefix, an account id or a key prefix. A whole
@@ -187,14 +198,9 @@ pub async fn search_form(
         }
         None => {
             let page = SearchPage {
-                layout: layout(&current, "Support"),
-                query: String::new(),
                 searched: true,
                 full_key_pasted: true,
-                error: None,
-                hits: Vec::new(),
-                page: 1,
-                more: false,
+                ..SearchPage::empty(&current)
             };
             render(&page, StatusCode::OK)
         }
