@@ -16,7 +16,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="${1:-$ROOT/target/debug/keydesk}"
 [ -x "$BIN" ] || { echo "outage-check: no binary at $BIN (cargo build first)" >&2; exit 2; }
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-PORT_PG="${OUTAGE_PGPORT:-55499}"
+PORT_PG="${OUTAGE_PGPORT:-18098}"   # below the ephemeral range (32768–60999): never taken by a client socket
 PORT_APP="${OUTAGE_APPPORT:-18099}"
 WORK="$(mktemp -d /tmp/keydesk-outage.XXXXXX)"
 chmod 755 "$WORK"

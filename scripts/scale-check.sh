@@ -24,7 +24,7 @@
 # Prints one summary line (stdout) and exits non-zero when a promise fails.
 #
 # Usage: scripts/scale-check.sh [path to the keydesk binary]   (default target/debug/keydesk)
-# Knobs: SCALE_PGPORT (55510), SCALE_PGBPORT (55511), SCALE_LBPORT (18110), SCALE_ADMINPORT
+# Knobs: SCALE_PGPORT (18120), SCALE_PGBPORT (18121), SCALE_LBPORT (18110), SCALE_ADMINPORT
 #   (18119, HAProxy runtime API), SCALE_APPPORT (18111: instances on 18111..18113),
 #   SCALE_POOL_MODE (session; `transaction` reproduces the failure documented in
 #   docs/scaling.md), SCALE_POLLERS (20 per instance), SCALE_KILL_MAX_ERR_PCT (5),
@@ -48,8 +48,10 @@ export PATH="$PATH:/usr/sbin"
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
 [ -x "$PG_BIN/initdb" ] || { echo "scale-check: PostgreSQL server binaries not found" >&2; exit 2; }
 
-PORT_PG="${SCALE_PGPORT:-55510}"
-PORT_PGB="${SCALE_PGBPORT:-55511}"
+# Every default port lies below Linux's ephemeral range (32768–60999): a port in it can be
+# taken by any outgoing connection of the test suite, and then Postgres can't listen on it.
+PORT_PG="${SCALE_PGPORT:-18120}"
+PORT_PGB="${SCALE_PGBPORT:-18121}"
 PORT_LB="${SCALE_LBPORT:-18110}"
 PORT_ADMIN="${SCALE_ADMINPORT:-18119}"
 APPPORT="${SCALE_APPPORT:-18111}"
