@@ -8,10 +8,12 @@ use uuid::Uuid;
 
 use crate::auth::password::{generate_password, hash_blocking};
 use crate::config::{Secret, Settings};
-use crate::db::api_keys::{self, CreateOutcome, NewKey};
+use crate::db::api_keys::{self, CreateOutcome, KeySpec, NewKey};
 use crate::db::audit::Origin;
 use crate::db::{users, wallets};
-use crate::domain::{AuditAction, KeyHasher, KeyName, Role, Scope, WalletKind};
+use crate::domain::{
+    AuditAction, Expiration, KeyHasher, KeyName, KeyNote, Role, Scope, WalletKind,
+};
 
 async fn connect(settings: &Settings) -> anyhow::Result<AsyncPgConnection> {
     AsyncPgConnection::establish(settings.database_url.expose())
@@ -116,14 +118,14 @@ pub async fn create_key(settings: &Settings, email: &str, name: &str) -> anyhow:
     let user = user_by_email(&mut conn, email).await?;
     let name = KeyName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let hasher = KeyHasher::new(settings.key_pepper.expose());
-    let (key, row) = NewKey::generate(
-        &hasher,
-        user.id,
+    let spec = KeySpec::new(
         &name,
+        &KeyNote::default(),
         Scope::ALL.to_vec(),
+        Expiration::Never,
         None,
-        Uuid::new_v4(),
     );
+    let (key, row) = NewKey::generate(&hasher, user.id, spec, Uuid::new_v4());
     let outcome = api_keys::create_for_account(&mut conn, row, &Origin::default()).await?;
     match outcome {
         CreateOutcome::Created(_) => {
@@ -294,14 +296,15 @@ async fn seed_keys(
     let origin = Origin::default();
     for (name, expires_at, revoke) in plan {
         let name = KeyName::parse(&name).map_err(|e| anyhow::anyhow!("demo key name: {e}"))?;
-        let (_, row) = NewKey::generate(
-            hasher,
-            account,
+        let expiration = expires_at.map_or(Expiration::Never, Expiration::At);
+        let spec = KeySpec::new(
             &name,
+            &KeyNote::default(),
             Scope::ALL.to_vec(),
-            expires_at,
-            Uuid::new_v4(),
+            expiration,
+            None,
         );
+        let (_, row) = NewKey::generate(hasher, account, spec, Uuid::new_v4());
         let outcome = api_keys::create_for_account(conn, row, &origin).await?;
         if let (CreateOutcome::Created(row), true) = (outcome, revoke) {
             api_keys::revoke_for_account(conn, account, row.id, account, &origin).await?;

@@ -286,6 +286,21 @@ fn pages(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(routes::api_keys::revoke::submit)),
                 )
                 .service(
+                    web::resource("/api-keys/{id}/roll")
+                        .route(web::get().to(routes::api_keys::roll::show))
+                        .route(web::post().to(routes::api_keys::roll::submit)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}/scopes")
+                        .route(web::get().to(routes::api_keys::scopes::show))
+                        .route(web::post().to(routes::api_keys::scopes::submit)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}/note")
+                        .route(web::get().to(routes::api_keys::note::show))
+                        .route(web::post().to(routes::api_keys::note::submit)),
+                )
+                .service(
                     web::resource("/api-keys/{id}/delete")
                         .route(web::get().to(routes::api_keys::delete::page))
                         .route(web::post().to(routes::api_keys::delete::submit)),

@@ -159,6 +159,7 @@ struct MeKey {
     id: uuid::Uuid,
     name: String,
     prefix: String,
+    tail: Option<String>,
     scopes: Vec<&'static str>,
     expires_at: Option<chrono::DateTime<Utc>>,
 }
@@ -180,16 +181,25 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     };
     let caller = Caller::of(&req, &state.settings.trusted_proxies);
     match verify(&state, &key, caller).await {
-        Ok(k) => Ok(HttpResponse::Ok().json(Me {
-            account_id: k.account_id,
-            key: MeKey {
-                id: k.id,
-                name: k.name,
-                prefix: k.prefix,
-                scopes: k.scopes.iter().map(|s| s.as_str()).collect(),
-                expires_at: k.expires_at,
-            },
-        })),
+        Ok(k) => {
+            let mut res = HttpResponse::Ok();
+            // Like GitHub's token-expiration header: clients can warn before their key stops.
+            if let Some(t) = k.expires_at {
+                let when = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                res.insert_header(("API-Key-Expiration", when));
+            }
+            Ok(res.json(Me {
+                account_id: k.account_id,
+                key: MeKey {
+                    id: k.id,
+                    name: k.name,
+                    prefix: k.prefix,
+                    tail: k.tail,
+                    scopes: k.scopes.iter().map(|s| s.as_str()).collect(),
+                    expires_at: k.expires_at,
+                },
+            }))
+        }
         Err(VerifyError::Refused(f)) => Ok(unauthorized(f)),
         Err(VerifyError::Unavailable(e)) => Err(e),
     }

@@ -22,6 +22,8 @@ pub struct CurrentUser {
     pub role: Role,
     /// CSRF token for the page's forms.
     pub csrf: String,
+    /// When the password was last entered in this session (sign-in or confirmation).
+    pub authenticated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl CurrentUser {
@@ -63,8 +65,13 @@ pub async fn require_login(
         Err(e) => return Ok(req.error_response(AppError::from(e))),
     };
     let role = user.role;
-    req.extensions_mut()
-        .insert(CurrentUser { user, role, csrf });
+    let authenticated_at = session.authenticated_at();
+    req.extensions_mut().insert(CurrentUser {
+        user,
+        role,
+        csrf,
+        authenticated_at,
+    });
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 

@@ -2,6 +2,7 @@
 
 pub mod middleware;
 pub mod password;
+pub mod reauth;
 pub mod support;
 
 pub use middleware::{CurrentUser, require_login};

@@ -23,6 +23,7 @@
 //! | `APP_PUBLIC_URL` | `http://127.0.0.1:8080` | the public origin: wallet challenges name it, the Origin check compares with it, `https` turns on HSTS |
 //! | `APP_TRUSTED_PROXIES` | empty | comma-separated IPs or CIDRs whose `X-Forwarded-For` is believed (client IP); nothing else trusts a forwarding header |
 //! | `APP_LOGIN_MAX_FAILURES_PER_IP` | `50` | failed logins per client IP within `APP_LOGIN_LOCKOUT_SECS` before that client is throttled |
+//! | `APP_REAUTH_SECS` | `600` | how recently the password must have been entered to create or roll a key or widen its scopes (at least 30) |
 //! | `APP_LOGIN_QUEUE` | `32` | logins that may wait for a password check; more are answered 503 |
 //! | `APP_PRUNE_INTERVAL_SECS` | `300` | how often expired sessions, challenges, throttle rows and 90-day-old usage are deleted |
 //! | `APP_USAGE_FLUSH_MS` | `5000` | how often buffered usage counts are added to the database |
@@ -98,6 +99,8 @@ pub struct Settings {
     pub login_max_failures: i32,
     /// Throttle duration and failure window.
     pub login_lockout: Duration,
+    /// How recent a password entry must be for creating or rolling a key or widening scopes.
+    pub reauth_window: Duration,
     /// Interval of the last-used flush.
     pub last_used_flush: Duration,
     /// Deadline for reading a form body.
@@ -237,6 +240,7 @@ impl Settings {
             db_timeout: Duration::from_millis(parsed("APP_DB_TIMEOUT_MS", 3000, 100, 600_000)?),
             login_max_failures: parsed("APP_LOGIN_MAX_FAILURES", 5, 1, 1000)? as i32,
             login_lockout: Duration::from_secs(parsed("APP_LOGIN_LOCKOUT_SECS", 900, 1, 7 * DAY)?),
+            reauth_window: Duration::from_secs(parsed("APP_REAUTH_SECS", 600, 30, DAY)?),
             last_used_flush: Duration::from_millis(parsed(
                 "APP_LAST_USED_FLUSH_MS",
                 5000,

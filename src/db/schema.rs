@@ -59,6 +59,16 @@ diesel::table! {
         last_client_ip -> Nullable<Text>,
         /// User agent of the last use, cut to 256 characters.
         last_user_agent -> Nullable<Text>,
+        /// What the key is for, in its owner's words (0-280 characters).
+        note -> Text,
+        /// Last 6 characters of the secret, for identification only (NULL for keys made before round 2).
+        tail -> Nullable<Text>,
+        /// The preset (in days) the expiry was last set from; NULL = a custom date or never. A roll restarts a preset from the roll.
+        expiry_days -> Nullable<Int2>,
+        /// When the key was rolled: from then on it is "Rolling" until its expires_at (the end of the grace period), does not count toward the 10-key limit and does not hold its name.
+        rolled_at -> Nullable<Timestamptz>,
+        /// The key that replaced this one when it was rolled.
+        rolled_to -> Nullable<Uuid>,
     }
 }
 

@@ -31,6 +31,16 @@ pub enum AuditAction {
     KeyRevoked,
     /// A revoked or expired key was deleted.
     KeyDeleted,
+    /// A key was rolled onto a successor (the event names both).
+    KeyRolled,
+    /// A key's note changed.
+    KeyNoteChanged,
+    /// A key's scopes changed (the event records before and after).
+    KeyScopesChanged,
+    /// The password was entered again for a sensitive action.
+    ReauthSucceeded,
+    /// A wrong password was entered for a sensitive action.
+    ReauthFailed,
     /// A self-custodied wallet was linked.
     WalletLinked,
     /// A wallet was unlinked.
@@ -47,7 +57,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::LoginFailed,
         AuditAction::LoginSucceeded,
         AuditAction::Logout,
@@ -56,6 +66,11 @@ impl AuditAction {
         AuditAction::KeyExpirationChanged,
         AuditAction::KeyRevoked,
         AuditAction::KeyDeleted,
+        AuditAction::KeyRolled,
+        AuditAction::KeyNoteChanged,
+        AuditAction::KeyScopesChanged,
+        AuditAction::ReauthSucceeded,
+        AuditAction::ReauthFailed,
         AuditAction::WalletLinked,
         AuditAction::WalletUnlinked,
         AuditAction::WalletLinkFailed,
@@ -75,6 +90,11 @@ impl AuditAction {
             AuditAction::KeyExpirationChanged => "key.expiration_changed",
             AuditAction::KeyRevoked => "key.revoked",
             AuditAction::KeyDeleted => "key.deleted",
+            AuditAction::KeyRolled => "key.rolled",
+            AuditAction::KeyNoteChanged => "key.note_changed",
+            AuditAction::KeyScopesChanged => "key.scopes_changed",
+            AuditAction::ReauthSucceeded => "reauth.succeeded",
+            AuditAction::ReauthFailed => "reauth.failed",
             AuditAction::WalletLinked => "wallet.linked",
             AuditAction::WalletUnlinked => "wallet.unlinked",
             AuditAction::WalletLinkFailed => "wallet.link_failed",
@@ -107,6 +127,19 @@ impl AuditAction {
             AuditAction::KeyExpirationChanged => format!("Changed the expiration of “{name}”"),
             AuditAction::KeyRevoked => format!("Revoked key “{name}”"),
             AuditAction::KeyDeleted => format!("Deleted key “{name}”"),
+            AuditAction::KeyRolled => match text("grace") {
+                Some("now") => format!("Rolled key “{name}” (the old secret stopped at once)"),
+                _ => format!(
+                    "Rolled key “{name}” (the old secret works until its grace period ends)"
+                ),
+            },
+            AuditAction::KeyNoteChanged => format!("Changed the note of “{name}”"),
+            AuditAction::KeyScopesChanged => match text("scopes") {
+                Some(s) => format!("Changed the scopes of “{name}” to {s}"),
+                None => format!("Changed the scopes of “{name}”"),
+            },
+            AuditAction::ReauthSucceeded => "Confirmed the password".into(),
+            AuditAction::ReauthFailed => "Entered a wrong password to confirm an action".into(),
             AuditAction::WalletLinked => format!("Linked {wallet}"),
             AuditAction::WalletUnlinked => format!("Unlinked {wallet}"),
             AuditAction::WalletLinkFailed => {

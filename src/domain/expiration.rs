@@ -12,12 +12,32 @@ pub const CUSTOM_MAX_INPUT: &str = "2099-12-31T23:59";
 /// The raw form fields.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct ExpirationInput {
-    /// `never`, `7`, `30`, `60`, `90`, `365` or `custom`.
+    /// `never`, `7`, `30`, `60`, `90`, `180`, `365` or `custom`.
     #[serde(default)]
     pub expiration: String,
     /// `YYYY-MM-DDTHH:MM` in the user's zone, when `custom`.
     #[serde(default)]
     pub custom_expiration: String,
+}
+
+impl ExpirationInput {
+    /// The preset's number of days, when a preset (not never or custom) was chosen.
+    pub fn preset_days(&self) -> Option<i16> {
+        PRESETS
+            .iter()
+            .find(|(value, _)| *value == self.expiration)
+            .and_then(|(value, _)| value.parse().ok())
+    }
+}
+
+/// The choice (form value) that repeats an expiry set from `expiry_days`: the preset, never, or
+/// custom.
+pub fn choice_for(expires_at: Option<DateTime<Utc>>, expiry_days: Option<i16>) -> String {
+    match (expires_at, expiry_days) {
+        (None, _) => "never".into(),
+        (Some(_), Some(d)) if PRESETS.iter().any(|(v, _)| *v == d.to_string()) => d.to_string(),
+        (Some(_), _) => "custom".into(),
+    }
 }
 
 /// A validated expiration.
@@ -30,11 +50,12 @@ pub enum Expiration {
 }
 
 /// The preset choices: form value and label.
-pub const PRESETS: [(&str, &str); 6] = [
+pub const PRESETS: [(&str, &str); 7] = [
     ("7", "7 days"),
     ("30", "30 days"),
     ("60", "60 days"),
     ("90", "90 days"),
+    ("180", "180 days"),
     ("365", "1 year"),
     ("never", "Never expires"),
 ];
@@ -46,17 +67,31 @@ impl Expiration {
     /// Parses the form in the user's zone. Custom times must be at least a minute ahead and
     /// before 2100-01-01.
     pub fn parse(input: &ExpirationInput, now: DateTime<Utc>, tz: Tz) -> Result<Self, String> {
-        let days = match input.expiration.as_str() {
-            "never" => return Ok(Expiration::Never),
-            "7" => 7,
-            "30" => 30,
-            "60" => 60,
-            "90" => 90,
-            "365" => 365,
-            "custom" => return Self::parse_custom(&input.custom_expiration, now, tz),
-            _ => return Err("Choose when the key expires".into()),
-        };
-        Ok(Expiration::At(now + Duration::days(days)))
+        match input.expiration.as_str() {
+            "never" => Ok(Expiration::Never),
+            "custom" => Self::parse_custom(&input.custom_expiration, now, tz),
+            _ => match input.preset_days() {
+                Some(days) => Ok(Expiration::At(now + Duration::days(days.into()))),
+                None => Err("Choose when the key expires".into()),
+            },
+        }
+    }
+
+    /// The expiry of a key that replaces (rolls) one whose expiry is `expires_at`, set from the
+    /// preset `expiry_days` (None: a custom date or never): never stays never, a preset
+    /// restarts from now, a custom date is kept while it is at least a minute ahead. None
+    /// means the user has to choose.
+    pub fn for_successor(
+        expires_at: Option<DateTime<Utc>>,
+        expiry_days: Option<i16>,
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
+        match (expires_at, expiry_days) {
+            (None, _) => Some(Expiration::Never),
+            (Some(_), Some(days)) => Some(Expiration::At(now + Duration::days(days.into()))),
+            (Some(t), None) if t >= now + Duration::minutes(1) => Some(Expiration::At(t)),
+            (Some(_), None) => None,
+        }
     }
 
     fn parse_custom(raw: &str, now: DateTime<Utc>, tz: Tz) -> Result<Self, String> {
@@ -124,8 +159,38 @@ mod tests {
             Expiration::parse(&input("365", ""), now, Tz::UTC),
             Ok(Expiration::At(now + Duration::days(365)))
         );
+        assert_eq!(
+            Expiration::parse(&input("180", ""), now, Tz::UTC),
+            Ok(Expiration::At(now + Duration::days(180)))
+        );
+        assert_eq!(input("180", "").preset_days(), Some(180));
+        assert_eq!(input("never", "").preset_days(), None);
+        assert_eq!(input("custom", "").preset_days(), None);
         assert!(Expiration::parse(&input("31", ""), now, Tz::UTC).is_err());
         assert!(Expiration::parse(&input("", ""), now, Tz::UTC).is_err());
+    }
+
+    #[test]
+    fn a_successor_repeats_never_restarts_a_preset_and_keeps_a_custom_date() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        let later = now + Duration::days(3);
+        assert_eq!(
+            Expiration::for_successor(None, None, now),
+            Some(Expiration::Never)
+        );
+        assert_eq!(
+            Expiration::for_successor(Some(later), Some(30), now),
+            Some(Expiration::At(now + Duration::days(30)))
+        );
+        assert_eq!(
+            Expiration::for_successor(Some(later), None, now),
+            Some(Expiration::At(later))
+        );
+        let too_close = now + Duration::seconds(59);
+        assert_eq!(Expiration::for_successor(Some(too_close), None, now), None);
+        assert_eq!(choice_for(None, None), "never");
+        assert_eq!(choice_for(Some(later), Some(90)), "90");
+        assert_eq!(choice_for(Some(later), None), "custom");
     }
 
     #[test]

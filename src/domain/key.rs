@@ -22,6 +22,9 @@ const CHECKSUM_LEN: usize = 6;
 pub const KEY_LEN: usize = KEY_PREFIX.len() + RANDOM_LEN + CHECKSUM_LEN;
 /// Characters of the key shown after creation (`phy_` + 8).
 pub const DISPLAY_PREFIX_LEN: usize = 12;
+/// Characters of the key's end shown beside the prefix (they are the CRC32 checksum, so they
+/// tell nothing about the random part that the checksum does not already).
+pub const DISPLAY_TAIL_LEN: usize = 6;
 /// Version of the stored hash scheme (HMAC-SHA-256 under `APP_KEY_PEPPER`).
 pub const HASH_VERSION: i16 = 1;
 
@@ -91,6 +94,11 @@ impl PlainKey {
         &self.0[..DISPLAY_PREFIX_LEN]
     }
 
+    /// The last 6 characters, shown beside the prefix (identification only).
+    pub fn display_tail(&self) -> &str {
+        &self.0[KEY_LEN - DISPLAY_TAIL_LEN..]
+    }
+
     /// The secret itself. Only for the one-time dialog.
     pub fn expose(&self) -> &str {
         &self.0
@@ -100,6 +108,15 @@ impl PlainKey {
 impl std::fmt::Debug for PlainKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "PlainKey({}…[redacted])", self.display_prefix())
+    }
+}
+
+/// How a key is shown once its secret is gone: both ends, `phy_7QkR2mXa…Jx9QzA` (keys made
+/// before tails were stored show their prefix only).
+pub fn display(prefix: &str, tail: Option<&str>) -> String {
+    match tail {
+        Some(t) => format!("{prefix}…{t}"),
+        None => format!("{prefix}…"),
     }
 }
 

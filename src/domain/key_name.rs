@@ -53,9 +53,48 @@ impl KeyName {
     }
 }
 
+/// What a key is for: 0–280 characters after trimming, the same character rules as names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyNote(String);
+
+impl KeyNote {
+    /// Longest note, in characters.
+    pub const MAX_CHARS: usize = 280;
+
+    /// Trims and checks a note (empty is fine); the error is the message shown next to the field.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let note = raw.trim();
+        if note.chars().count() > Self::MAX_CHARS {
+            return Err("Note must be 280 characters or fewer");
+        }
+        if note.chars().any(is_forbidden) {
+            return Err("Note can't contain control or text-direction characters");
+        }
+        Ok(Self(note.to_owned()))
+    }
+
+    /// The note.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_may_be_empty_but_not_long_or_disguised() {
+        assert_eq!(KeyNote::parse("  ").unwrap().as_str(), "");
+        assert_eq!(
+            KeyNote::parse(" buys on the 1st ").unwrap().as_str(),
+            "buys on the 1st"
+        );
+        assert!(KeyNote::parse(&"n".repeat(280)).is_ok());
+        assert!(KeyNote::parse(&"n".repeat(281)).is_err());
+        assert!(KeyNote::parse("line\nbreak").is_err());
+        assert!(KeyNote::parse("abc\u{202E}gnp").is_err());
+    }
 
     #[test]
     fn names_are_trimmed_and_may_use_any_script() {

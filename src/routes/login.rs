@@ -199,7 +199,9 @@ pub async fn login(
         &origin,
     )
     .await?;
-    session.log_in(user.id)?;
+    let now = crate::db::now(&mut conn).await?;
+    drop(conn);
+    session.log_in(user.id, now)?;
     let mut res = see_other("/settings/api-keys");
     res.add_removal_cookie(&login_cookie_removal())
         .map_err(|e| AppError::Internal(anyhow::anyhow!("login cookie: {e}")))?;

@@ -7,6 +7,7 @@ pub mod store;
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
+use chrono::{DateTime, Utc};
 use std::future::{Ready, ready};
 use uuid::Uuid;
 
@@ -16,6 +17,8 @@ pub use store::PgSessionStore;
 const USER_ID: &str = "user_id";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
+/// When the password was last entered (Unix seconds on the database's clock).
+const AUTHENTICATED_AT: &str = "authenticated_at";
 
 /// Typed access to the session.
 pub struct TypedSession(Session);
@@ -26,12 +29,31 @@ impl TypedSession {
         TypedSession(req.get_session())
     }
 
-    /// Starts an authenticated session: a new session id (against fixation), the user, and a
-    /// fresh CSRF token.
-    pub fn log_in(&self, user: Uuid) -> Result<(), actix_session::SessionInsertError> {
+    /// Starts an authenticated session: a new session id (against fixation), the user, a
+    /// fresh CSRF token, and `now` (the database's clock) as the time the password was entered.
+    pub fn log_in(
+        &self,
+        user: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), actix_session::SessionInsertError> {
         self.0.renew();
         self.0.insert(USER_ID, user)?;
-        self.0.insert(CSRF, csrf::new_token())
+        self.0.insert(CSRF, csrf::new_token())?;
+        self.mark_authenticated(now)
+    }
+
+    /// Records that the password was entered again at `now` (the database's clock).
+    pub fn mark_authenticated(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(), actix_session::SessionInsertError> {
+        self.0.insert(AUTHENTICATED_AT, now.timestamp())
+    }
+
+    /// When the password was last entered in this session, if known.
+    pub fn authenticated_at(&self) -> Option<DateTime<Utc>> {
+        let secs = self.0.get::<i64>(AUTHENTICATED_AT).ok().flatten()?;
+        DateTime::from_timestamp(secs, 0)
     }
 
     /// The logged-in user, if any. A session whose state cannot be read counts as anonymous.

@@ -220,6 +220,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         db_timeout: Duration::from_secs(2),
         login_max_failures: 5,
         login_lockout: Duration::from_secs(900),
+        reauth_window: Duration::from_secs(600),
         last_used_flush: Duration::from_millis(200),
         last_used_enabled: true,
         body_deadline: Duration::from_secs(30),

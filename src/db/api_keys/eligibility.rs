@@ -9,7 +9,7 @@ use crate::db::schema::{api_keys, wallets};
 use crate::domain::WalletKind;
 use crate::domain::eligibility::{Eligibility, Facts};
 
-/// Active keys of an account.
+/// Active keys of an account, as the 10-key limit counts them: rolling keys don't count.
 pub async fn count_active_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
@@ -17,6 +17,7 @@ pub async fn count_active_for_account(
     api_keys::table
         .filter(api_keys::account_id.eq(account))
         .filter(is_active())
+        .filter(api_keys::rolled_at.is_null())
         .count()
         .get_result(conn)
         .await

@@ -74,6 +74,8 @@ pub enum RenameOutcome {
     Renamed(Box<KeyRow>),
     /// The key is revoked: revoked keys can't be changed.
     Revoked,
+    /// The key is rolling: change its successor instead.
+    Rolling,
     /// No such key on this account.
     NotFound,
     /// Another live key has that name.
@@ -87,6 +89,8 @@ pub enum ExpirationOutcome {
     Updated(Box<KeyRow>),
     /// The key is revoked: revoked keys can't be changed.
     Revoked,
+    /// The key is rolling: its end is the end of its grace period.
+    Rolling,
     /// No such key on this account.
     NotFound,
     /// Re-dating would make an expired key active beyond the 10-key limit.
@@ -117,6 +121,9 @@ pub async fn rename_for_account(
             if before.revoked_at.is_some() {
                 return Ok(RenameOutcome::Revoked);
             }
+            if before.rolled_at.is_some() {
+                return Ok(RenameOutcome::Rolling);
+            }
             if name_taken(conn, account, name, Some(id)).await? {
                 return Ok(RenameOutcome::NameTaken);
             }
@@ -124,7 +131,8 @@ pub async fn rename_for_account(
                 api_keys::table
                     .filter(api_keys::account_id.eq(account))
                     .filter(api_keys::id.eq(id))
-                    .filter(api_keys::revoked_at.is_null()),
+                    .filter(api_keys::revoked_at.is_null())
+                    .filter(api_keys::rolled_at.is_null()),
             )
             .set(api_keys::name.eq(name))
             .returning(KeyRow::as_returning())
@@ -152,13 +160,14 @@ pub async fn rename_for_account(
     }
 }
 
-/// Changes a key's expiry under the account-row lock: re-dating an expired key makes it
-/// active again, so it passes the same 10-key check as creating one.
+/// Changes a key's expiry (and the preset it came from) under the account-row lock:
+/// re-dating an expired key makes it active again, so it passes the same 10-key check as
+/// creating one. A rolling key's end is its grace period's: it can't be re-dated.
 pub async fn set_expiration_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     id: Uuid,
-    expires_at: Option<DateTime<Utc>>,
+    (expires_at, expiry_days): (Option<DateTime<Utc>>, Option<i16>),
     origin: &Origin,
 ) -> QueryResult<ExpirationOutcome> {
     conn.transaction(async move |conn| {
@@ -174,6 +183,9 @@ pub async fn set_expiration_for_account(
         if before.revoked_at.is_some() {
             return Ok(ExpirationOutcome::Revoked);
         }
+        if before.rolled_at.is_some() {
+            return Ok(ExpirationOutcome::Rolling);
+        }
         let now = crate::db::now(conn).await?; // the database's clock decides "active"
         let was_active = !is_expired(before.expires_at, now);
         let becomes_active = !is_expired(expires_at, now);
@@ -187,9 +199,13 @@ pub async fn set_expiration_for_account(
             api_keys::table
                 .filter(api_keys::account_id.eq(account))
                 .filter(api_keys::id.eq(id))
-                .filter(api_keys::revoked_at.is_null()),
+                .filter(api_keys::revoked_at.is_null())
+                .filter(api_keys::rolled_at.is_null()),
         )
-        .set(api_keys::expires_at.eq(expires_at))
+        .set((
+            api_keys::expires_at.eq(expires_at),
+            api_keys::expiry_days.eq(expiry_days.filter(|_| expires_at.is_some())),
+        ))
         .returning(KeyRow::as_returning())
         .get_result(conn)
         .await

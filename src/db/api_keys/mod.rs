@@ -4,17 +4,23 @@
 //! key; `eligibility` the facts the create rule is decided from; `page` the keys page's read
 //! model. Every query is filtered by the owning account, except the lookups by hash.
 
+pub mod edit;
 mod eligibility;
 mod lifecycle;
 mod page;
+mod roll;
+mod search;
 mod verify;
 
+pub use edit::{NoteOutcome, ScopesOutcome, set_note_for_account, set_scopes_for_account};
 pub use eligibility::{count_active_for_account, eligibility_for_account};
 pub use lifecycle::{
     DeleteOutcome, ExpirationOutcome, RenameOutcome, RevokeOutcome, delete_for_account,
     rename_for_account, revoke_for_account, set_expiration_for_account,
 };
 pub use page::{KeysPageData, keys_page_data};
+pub use roll::{Grace, RollOutcome, roll_for_account, rolled_onto};
+pub use search::{account_by_hash, accounts_by_key_prefix, accounts_by_key_tail};
 pub use verify::{KeyAuth, find_by_hash, record_last_used};
 
 use chrono::{DateTime, Utc};
@@ -26,7 +32,9 @@ use super::audit::{self, NewEvent, Origin};
 use super::schema::api_keys;
 use crate::domain::eligibility::Eligibility;
 use crate::domain::key::HASH_VERSION;
-use crate::domain::{AuditAction, KeyHash, KeyHasher, KeyName, PlainKey, Scope};
+use crate::domain::{
+    AuditAction, Expiration, KeyDates, KeyHasher, KeyName, KeyNote, PlainKey, Scope,
+};
 
 /// A key's metadata: everything but its hash.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -56,6 +64,68 @@ pub struct KeyRow {
     pub last_client_ip: Option<String>,
     /// User agent of the last use, if known.
     pub last_user_agent: Option<String>,
+    /// What the key is for (may be empty).
+    pub note: String,
+    /// Last 6 characters of the secret (None for keys made before tails were stored).
+    pub tail: Option<String>,
+    /// The preset the expiry was set from (days); None = custom or never.
+    pub expiry_days: Option<i16>,
+    /// Rolled onto a successor when (then `expires_at` is the end of the grace period).
+    pub rolled_at: Option<DateTime<Utc>>,
+    /// The successor it was rolled onto.
+    pub rolled_to: Option<Uuid>,
+}
+
+impl KeyRow {
+    /// The dates its status is decided from.
+    pub fn dates(&self) -> KeyDates {
+        KeyDates {
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+            rolled_at: self.rolled_at,
+        }
+    }
+
+    /// Both ends of the key, `phy_7QkR2mXa…Jx9QzA`.
+    pub fn display(&self) -> String {
+        crate::domain::key::display(&self.prefix, self.tail.as_deref())
+    }
+}
+
+/// What a new key is: everything but its secret.
+#[derive(Debug, Clone)]
+pub struct KeySpec {
+    /// Validated name.
+    pub name: String,
+    /// Validated note (may be empty).
+    pub note: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// Expiry; None = never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The preset the expiry came from, if any.
+    pub expiry_days: Option<i16>,
+}
+
+impl KeySpec {
+    /// A spec from parsed form values.
+    pub fn new(
+        name: &KeyName,
+        note: &KeyNote,
+        scopes: Vec<Scope>,
+        expiration: Expiration,
+        expiry_days: Option<i16>,
+    ) -> Self {
+        let expires_at = expiration.as_option();
+        Self {
+            name: name.as_str().to_owned(),
+            note: note.as_str().to_owned(),
+            scopes,
+            expires_at,
+            expiry_days: expiry_days.filter(|_| expires_at.is_some()),
+        }
+    }
 }
 
 /// A key to insert: made only by `NewKey::generate`, which returns the secret beside it (the
@@ -69,6 +139,12 @@ pub struct NewKey {
     pub name: String,
     /// Display prefix (`phy_` + 8).
     pub prefix: String,
+    /// The secret's last 6 characters.
+    pub tail: Option<String>,
+    /// What the key is for.
+    pub note: String,
+    /// The preset the expiry came from.
+    pub expiry_days: Option<i16>,
     /// HMAC-SHA-256 of the secret under the pepper.
     pub hash: Vec<u8>,
     /// Which hash scheme `hash` is.
@@ -87,21 +163,22 @@ impl NewKey {
     pub fn generate(
         hasher: &KeyHasher,
         account_id: Uuid,
-        name: &KeyName,
-        scopes: Vec<Scope>,
-        expires_at: Option<DateTime<Utc>>,
+        spec: KeySpec,
         request_id: Uuid,
     ) -> (PlainKey, NewKey) {
         let secret = PlainKey::generate();
         let row = NewKey {
             account_id,
-            name: name.as_str().to_owned(),
+            name: spec.name,
             prefix: secret.display_prefix().to_owned(),
+            tail: Some(secret.display_tail().to_owned()),
+            note: spec.note,
+            expiry_days: spec.expiry_days,
             hash: hasher.hash(&secret).0.to_vec(),
             hash_version: HASH_VERSION,
-            scopes,
+            scopes: spec.scopes,
             request_id: Some(request_id),
-            expires_at,
+            expires_at: spec.expires_at,
         };
         (secret, row)
     }
@@ -139,7 +216,8 @@ pub(crate) async fn record_key_event(
     extra: serde_json::Value,
     origin: &Origin,
 ) -> QueryResult<()> {
-    let mut detail = serde_json::json!({ "name": key.name, "prefix": key.prefix });
+    let mut detail =
+        serde_json::json!({ "name": key.name, "prefix": key.prefix, "tail": key.tail });
     if let (Some(d), serde_json::Value::Object(e)) = (detail.as_object_mut(), extra) {
         d.extend(e);
     }
@@ -206,7 +284,8 @@ pub async fn create_for_account(
     .await
 }
 
-/// Whether another non-revoked key of the account has this name (case-insensitively).
+/// Whether another live key of the account has this name (case-insensitively): revoked and
+/// rolling keys don't hold their names.
 pub async fn name_taken(
     conn: &mut AsyncPgConnection,
     account: Uuid,
@@ -216,6 +295,7 @@ pub async fn name_taken(
     let mut q = api_keys::table
         .filter(api_keys::account_id.eq(account))
         .filter(api_keys::revoked_at.is_null())
+        .filter(api_keys::rolled_at.is_null())
         .filter(super::lower(api_keys::name).eq(name.to_lowercase()))
         .select(api_keys::id)
         .into_boxed();
@@ -270,38 +350,6 @@ pub async fn find_for_account(
         .filter(api_keys::account_id.eq(account))
         .filter(api_keys::id.eq(id))
         .select(KeyRow::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
-/// Owners of keys whose display prefix starts with `prefix` (support search). Only account ids
-/// come back: the key rows are shown through the account's page.
-pub async fn accounts_by_key_prefix(
-    conn: &mut AsyncPgConnection,
-    prefix: &str,
-) -> QueryResult<Vec<Uuid>> {
-    let escaped = prefix
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    api_keys::table
-        .filter(api_keys::prefix.like(format!("{escaped}%")))
-        .select(api_keys::account_id)
-        .distinct()
-        .limit(50)
-        .load(conn)
-        .await
-}
-
-/// The owner of the key with this hash (a full key pasted into support search).
-pub async fn account_by_hash(
-    conn: &mut AsyncPgConnection,
-    hash: &KeyHash,
-) -> QueryResult<Option<Uuid>> {
-    api_keys::table
-        .filter(api_keys::hash.eq(hash.0.as_slice()))
-        .select(api_keys::account_id)
         .first(conn)
         .await
         .optional()

@@ -21,6 +21,8 @@ pub struct KeyAuth {
     pub name: String,
     /// Display prefix (`phy_` + 8), for identification only.
     pub prefix: String,
+    /// The secret's last 6 characters (None for keys made before they were stored).
+    pub tail: Option<String>,
     /// What it may do.
     pub scopes: Vec<Scope>,
     /// When it stops working; None = never.
@@ -54,6 +56,7 @@ pub async fn find_by_hash(
             api_keys::account_id,
             api_keys::name,
             api_keys::prefix,
+            api_keys::tail,
             api_keys::scopes,
             api_keys::expires_at,
             api_keys::expires_at.le(diesel::dsl::now),

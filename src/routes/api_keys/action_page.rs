@@ -13,7 +13,7 @@ use crate::db::api_keys::{self, KeyRow};
 use crate::domain::KeyStatus;
 use crate::domain::expiration::PRESETS;
 use crate::domain::key_status::{
-    REVOKE_BEFORE_DELETE, REVOKED_IS_FINAL, is_deletable, used_recently,
+    REVOKE_BEFORE_DELETE, REVOKED_IS_FINAL, ROLLING_IS_FINAL, is_deletable, used_recently,
 };
 use crate::domain::time::{local_datetime, local_input, relative, zone};
 use crate::error::AppError;
@@ -108,8 +108,8 @@ fn action_page(
         action,
         key_id: key.id,
         name: key.name.clone(),
-        prefix: key.prefix.clone(),
-        status: KeyStatus::of(key.revoked_at, key.expires_at, paused, now).label(),
+        prefix: key.display(),
+        status: KeyStatus::of(key.dates(), paused, now).label(),
         expires: match key.expires_at {
             None => "Never expires".into(),
             Some(e) if e <= now => format!(
@@ -126,7 +126,9 @@ fn action_page(
             .map(|t| relative(t, now)),
         error: input.error,
         can_submit: match input.action {
-            Action::Expiration | Action::Rename => key.revoked_at.is_none(),
+            Action::Expiration | Action::Rename => {
+                key.revoked_at.is_none() && key.rolled_at.is_none()
+            }
             Action::Revoke => key.revoked_at.is_none(),
             Action::Delete => is_deletable(key.revoked_at, key.expires_at, now),
         },
@@ -178,6 +180,9 @@ pub(super) async fn show(
     let refusal = match action {
         Action::Expiration | Action::Rename if key.revoked_at.is_some() => {
             Some(REVOKED_IS_FINAL.to_owned())
+        }
+        Action::Expiration | Action::Rename if key.rolled_at.is_some() => {
+            Some(ROLLING_IS_FINAL.to_owned())
         }
         Action::Revoke if key.revoked_at.is_some() => Some(
             "This key is already revoked: it no longer works, and nothing is left to do."

@@ -1,5 +1,6 @@
 //! `GET /settings/api-keys/new` (the form as a page, for browsers without JavaScript) and
-//! `POST /settings/api-keys` (create; the response shows the secret once).
+//! `POST /settings/api-keys` (create; the response shows the secret once). Creating a key
+//! needs a recently entered password (`auth::reauth`).
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,13 +10,14 @@ use uuid::Uuid;
 
 use super::view::{CreateFormView, PageState, SecretView, render_page};
 use crate::auth::CurrentUser;
-use crate::db::api_keys::{self, CreateOutcome, NewKey};
+use crate::auth::reauth::{self, Reauth};
+use crate::db::api_keys::{self, CreateOutcome, KeySpec, NewKey};
 use crate::domain::time::zone;
-use crate::domain::{Expiration, ExpirationInput, KeyName, Scope};
+use crate::domain::{Expiration, ExpirationInput, KeyName, KeyNote, Scope};
 use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
 use crate::routes::origin;
-use crate::session::CsrfForm;
+use crate::session::{CsrfForm, TypedSession};
 use crate::state::AppState;
 use crate::templates::{Layout, render};
 
@@ -40,11 +42,13 @@ pub async fn new_form(
     let eligibility =
         api_keys::eligibility_for_account(&mut conn, user.id, user.api_keys_enabled).await?;
     let layout = current.layout("Create API key", "api-keys");
+    let mut form = CreateFormView::fresh(zone(&user.time_zone), Utc::now());
+    form.password_required = reauth::needs_password(&current, &state.settings);
     let page = NewKeyPage {
         layout,
         reasons: reasons(&eligibility, &state.settings.support_email),
         can_create: eligibility.can_create(),
-        form: CreateFormView::fresh(zone(&user.time_zone), Utc::now()),
+        form,
         user_zone: zone(&user.time_zone).name().to_owned(),
     };
     render(&page, StatusCode::OK)
@@ -55,10 +59,29 @@ pub async fn new_form(
 #[serde(default)]
 pub struct CreateForm {
     name: String,
+    note: String,
     expiration: String,
     custom_expiration: String,
     scopes: Vec<String>,
     request_id: String,
+    /// Only when the password is asked for again; never echoed back.
+    password: String,
+}
+
+impl CreateForm {
+    fn view(&self, tz: chrono_tz::Tz, now: chrono::DateTime<Utc>) -> CreateFormView {
+        let mut view = CreateFormView::with_input(
+            &self.name,
+            &self.note,
+            &self.expiration,
+            &self.custom_expiration,
+            &self.scopes,
+            tz,
+            now,
+        );
+        view.open = true;
+        view
+    }
 }
 
 /// `POST /settings/api-keys`.
@@ -66,6 +89,7 @@ pub async fn create(
     req: HttpRequest,
     form: CsrfForm<CreateForm>,
     current: web::ReqData<CurrentUser>,
+    session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
@@ -80,9 +104,11 @@ pub async fn create(
         let mut conn = state.pool.get().await?;
         crate::db::now(&mut conn).await?
     };
-    let support = &state.settings.support_email;
+    let settings = &state.settings;
+    let fresh = reauth::is_recent(current.authenticated_at, now, settings.reauth_window);
 
     let name = KeyName::parse(&form.name);
+    let note = KeyNote::parse(&form.note);
     let expiration = Expiration::parse(&expiration_input, now, tz);
     let scopes = Scope::parse_set(&form.scopes);
     // A missing id (a hand-written client) gets a fresh one; a present one must be a UUID.
@@ -92,20 +118,15 @@ pub async fn create(
         Uuid::parse_str(form.request_id.trim())
     };
 
-    let (Ok(name), Ok(expiration), Ok(scopes), Ok(request_id)) =
-        (&name, &expiration, &scopes, &request_id)
+    let (Ok(name), Ok(note), Ok(expiration), Ok(scopes), Ok(request_id)) =
+        (&name, &note, &expiration, &scopes, &request_id)
     else {
-        let mut view = CreateFormView::with_input(
-            &form.name,
-            &form.expiration,
-            &form.custom_expiration,
-            &form.scopes,
-            tz,
-            now,
-        );
+        let mut view = form.view(tz, now);
         view.name_error = name.as_ref().err().map(|e| e.to_string());
+        view.note_error = note.as_ref().err().map(|e| e.to_string());
         view.expiration_error = expiration.as_ref().err().cloned();
         view.scopes_error = scopes.as_ref().err().map(|e| e.to_string());
+        view.password_required = !fresh;
         if request_id.is_err() {
             view.name_error.get_or_insert_with(|| {
                 "This form is out of date — check the details and create again".into()
@@ -113,110 +134,116 @@ pub async fn create(
         } else if let Ok(id) = &request_id {
             view.request_id = id.to_string();
         }
-        view.open = true;
-        let mut conn = state.pool.get().await?;
-        let page = PageState {
-            show_all: false,
-            form: Some(view),
-            secret: None,
-            notice: None,
-            flash: None,
-            activity_page: 1,
-        };
-        return render_page(
-            &mut conn,
-            &current,
-            support,
-            page,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return form_again(&state, &current, view, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
 
-    let (secret, row) = NewKey::generate(
-        &state.key_hasher,
-        user.id,
-        name,
-        scopes.clone(),
-        expiration.as_option(),
-        *request_id,
-    );
+    let asked = reauth::confirm(&req, &session, &current, &state, &form.password, now).await?;
+    if asked != Reauth::Confirmed {
+        let mut view = form.view(tz, now);
+        view.request_id = request_id.to_string();
+        view.password_required = true;
+        let (message, status, retry) = reauth_refusal(&asked);
+        view.password_error = Some(message);
+        let mut res = form_again(&state, &current, view, status).await?;
+        if let Some(secs) = retry {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        return Ok(res);
+    }
+
+    let expiry_days = expiration_input.preset_days();
+    let spec = KeySpec::new(name, note, scopes.clone(), *expiration, expiry_days);
+    let (secret, row) = NewKey::generate(&state.key_hasher, user.id, spec, *request_id);
     let mut conn = state.pool.get().await?;
     let outcome = api_keys::create_for_account(&mut conn, row, &origin(&req)).await?;
 
-    let (state_, status) = match outcome {
+    let (page, status) = match outcome {
         CreateOutcome::Created(row) => {
             tracing::info!(key_id = %row.id, prefix = %row.prefix, "api key created");
+            let secret = Some(SecretView::new(&secret, &row, tz));
             (
                 PageState {
-                    show_all: false,
-                    form: None,
-                    secret: Some(SecretView::new(&secret, &row, tz)),
-                    notice: None,
-                    flash: None,
-                    activity_page: 1,
+                    secret,
+                    ..Default::default()
                 },
                 StatusCode::OK,
             )
         }
         CreateOutcome::AlreadyCreated(row) => (
             PageState {
-                show_all: false,
-                form: None,
-                secret: None,
                 notice: Some(format!(
                     "This form was already submitted, and the key “{}” ({}) was created then. Its secret is shown only once: if you didn't copy it, revoke that key and create a new one.",
-                    row.name, row.prefix
+                    row.name,
+                    row.display()
                 )),
-                flash: None,
-                activity_page: 1,
+                ..Default::default()
             },
             StatusCode::CONFLICT,
         ),
         CreateOutcome::NameTaken => {
-            let mut view = CreateFormView::with_input(
-                &form.name,
-                &form.expiration,
-                &form.custom_expiration,
-                &form.scopes,
-                tz,
-                now,
-            );
+            let mut view = form.view(tz, now);
             view.name_error =
                 Some("Name is already used by another key — choose a different name".into());
-            view.open = true;
+            let form = Some(view);
             (
                 PageState {
-                    show_all: false,
-                    form: Some(view),
-                    secret: None,
-                    notice: None,
-                    flash: None,
-                    activity_page: 1,
+                    form,
+                    ..Default::default()
                 },
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
         }
         CreateOutcome::NotEligible(e) => (
             PageState {
-                show_all: false,
-                form: None,
-                secret: None,
                 notice: Some(format!(
                     "No key was created: this account can't create keys right now ({}).",
                     e.codes().join(", ")
                 )),
-                flash: None,
-                activity_page: 1,
+                ..Default::default()
             },
             StatusCode::CONFLICT,
         ),
     };
-    let mut res = render_page(&mut conn, &current, support, state_, status).await?;
+    let mut res = render_page(&mut conn, &current, settings, page, status).await?;
     // The secret is in this body only: no cache may keep it.
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
     Ok(res)
+}
+
+/// The message, status and Retry-After for a password that was not confirmed.
+pub(super) fn reauth_refusal(asked: &Reauth) -> (String, StatusCode, Option<u64>) {
+    match asked {
+        Reauth::Throttled(secs) => {
+            let minutes = secs.div_ceil(60);
+            let plural = if minutes == 1 { "" } else { "s" };
+            (
+                format!("Too many wrong passwords. Try again in {minutes} minute{plural}."),
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(*secs),
+            )
+        }
+        Reauth::Wrong => (reauth::WRONG.into(), StatusCode::UNPROCESSABLE_ENTITY, None),
+        Reauth::Needed | Reauth::Confirmed => {
+            (reauth::ASK.into(), StatusCode::UNPROCESSABLE_ENTITY, None)
+        }
+    }
+}
+
+/// The keys page with the create dialog open on the user's input.
+async fn form_again(
+    state: &AppState,
+    current: &CurrentUser,
+    view: CreateFormView,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let page = PageState {
+        form: Some(view),
+        ..Default::default()
+    };
+    render_page(&mut conn, current, &state.settings, page, status).await
 }

@@ -14,6 +14,7 @@ use crate::db::{api_keys, audit, usage};
 use crate::domain::time::{local_datetime, relative, zone};
 use crate::domain::usage::{Counts, Outcome, Usage};
 use crate::error::AppError;
+use crate::session::TypedSession;
 use crate::state::AppState;
 use crate::templates::{Layout, render};
 
@@ -75,6 +76,10 @@ pub struct ChartSection {
 struct DetailPage {
     layout: Layout,
     key: KeyView,
+    /// The key it replaces, if it was made by rolling one that is still rolling.
+    replaces: Option<(Uuid, String, String)>,
+    /// The key that replaces it (id, both ends), if it was rolled.
+    successor: Option<(Uuid, String)>,
     last_client_ip: String,
     last_user_agent: String,
     summary: Vec<SummaryRow>,
@@ -105,6 +110,7 @@ fn summary(u: &Usage) -> Vec<SummaryRow> {
 pub async fn page(
     id: web::Path<Uuid>,
     current: web::ReqData<CurrentUser>,
+    session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -122,13 +128,29 @@ pub async fn page(
     let hourly_rows = usage::hourly_for_key(&mut conn, id, since).await?;
     let ips = usage::client_ips_for_key(&mut conn, id).await?;
     let events = audit::list_for_key(&mut conn, user.id, id, HISTORY).await?;
+    let predecessor = api_keys::rolled_onto(&mut conn, user.id, id).await?;
+    let successor = match key.rolled_to {
+        Some(s) => api_keys::find_for_account(&mut conn, user.id, s).await?,
+        None => None,
+    };
     drop(conn);
     let used = Usage::from_rows(&hourly_rows, now, tz);
+    let zone_name = tz.name();
     let mut view = KeyView::new(&key, paused, tz, now);
     view.requests_24h = used.last_24h.total();
-    let zone_name = tz.name();
+    let mut layout = current.layout(format!("Key {}", key.name), "api-keys");
+    layout.flash = session.take_flash();
     let page = DetailPage {
-        layout: current.layout(format!("Key {}", key.name), "api-keys"),
+        layout,
+        replaces: predecessor
+            .filter(|p| p.revoked_at.is_none() && p.expires_at.is_some_and(|e| e > now))
+            .map(|p| {
+                let stops = p.expires_at.map_or_else(String::new, |t| {
+                    format!("{} ({zone_name})", local_datetime(t, tz))
+                });
+                (p.id, p.display(), stops)
+            }),
+        successor: successor.map(|s| (s.id, s.display())),
         last_client_ip: key.last_client_ip.clone().unwrap_or_default(),
         last_user_agent: crate::domain::key_name::visible(
             key.last_user_agent.as_deref().unwrap_or_default(),

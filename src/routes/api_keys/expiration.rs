@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::action_page::{Action, PageInput, refuse, show};
 use crate::auth::CurrentUser;
 use crate::db::api_keys::{self, ExpirationOutcome};
-use crate::domain::key_status::REVOKED_IS_FINAL;
+use crate::domain::key_status::{REVOKED_IS_FINAL, ROLLING_IS_FINAL};
 use crate::domain::time::{local_datetime, zone};
 use crate::domain::{Expiration, ExpirationInput, MAX_ACTIVE_KEYS};
 use crate::error::AppError;
@@ -78,7 +78,7 @@ pub async fn submit(
         &mut conn,
         current.user.id,
         id,
-        expiration.as_option(),
+        (expiration.as_option(), input.preset_days()),
         &origin(&req),
     )
     .await?;
@@ -95,6 +95,10 @@ pub async fn submit(
         ExpirationOutcome::NotFound => Err(AppError::NotFound),
         ExpirationOutcome::Revoked => {
             let msg = REVOKED_IS_FINAL.to_owned();
+            refuse(&state, &current, id, with_error(msg), StatusCode::CONFLICT).await
+        }
+        ExpirationOutcome::Rolling => {
+            let msg = ROLLING_IS_FINAL.to_owned();
             refuse(&state, &current, id, with_error(msg), StatusCode::CONFLICT).await
         }
         ExpirationOutcome::LimitReached => {

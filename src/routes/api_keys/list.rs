@@ -36,7 +36,7 @@ pub async fn page(
     render_page(
         &mut conn,
         &current,
-        &state.settings.support_email,
+        &state.settings,
         page_state,
         StatusCode::OK,
     )

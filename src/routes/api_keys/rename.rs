@@ -8,7 +8,7 @@ use super::action_page::{Action, PageInput, refuse, show};
 use crate::auth::CurrentUser;
 use crate::db::api_keys::{self, RenameOutcome};
 use crate::domain::KeyName;
-use crate::domain::key_status::REVOKED_IS_FINAL;
+use crate::domain::key_status::{REVOKED_IS_FINAL, ROLLING_IS_FINAL};
 use crate::error::AppError;
 use crate::routes::origin;
 use crate::session::{CsrfForm, TypedSession};
@@ -74,6 +74,10 @@ pub async fn submit(
         RenameOutcome::NotFound => Err(AppError::NotFound),
         RenameOutcome::Revoked => {
             let msg = REVOKED_IS_FINAL;
+            refuse(&state, &current, id, with_error(msg), StatusCode::CONFLICT).await
+        }
+        RenameOutcome::Rolling => {
+            let msg = ROLLING_IS_FINAL;
             refuse(&state, &current, id, with_error(msg), StatusCode::CONFLICT).await
         }
         RenameOutcome::NameTaken => {

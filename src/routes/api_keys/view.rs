@@ -13,8 +13,7 @@ use crate::auth::CurrentUser;
 use crate::db::api_keys::{self, KeyRow};
 use crate::domain::eligibility::{Eligibility, Facts, MAX_ACTIVE_KEYS};
 use crate::domain::expiration::{DEFAULT_PRESET, PRESETS};
-use crate::domain::key_status::{is_deletable, used_recently};
-use crate::domain::time::{local_date, local_datetime, relative, zone};
+use crate::domain::time::{local_datetime, relative, zone};
 use crate::domain::{KeyStatus, Scope};
 use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
@@ -22,109 +21,7 @@ use crate::templates::{Layout, render};
 
 pub use super::secret::SecretView;
 
-/// One row of the list.
-pub struct KeyView {
-    /// Public id.
-    pub id: Uuid,
-    /// The name its owner gave it.
-    pub name: String,
-    /// `phy_` + 8.
-    pub prefix: String,
-    /// Scope names.
-    pub scopes: Vec<&'static str>,
-    /// "Never", a local date-time, or "Expired 3 days ago".
-    pub expires: String,
-    /// Relative hint ("in 5 days") or exact time on hover.
-    pub expires_hint: String,
-    /// Within 7 days.
-    pub expires_soon: bool,
-    /// "Never" or "4 minutes ago".
-    pub last_used: String,
-    /// Exact time of the last use.
-    pub last_used_title: String,
-    /// Local date.
-    pub created: String,
-    /// Exact creation time.
-    pub created_title: String,
-    /// Status word.
-    pub status: &'static str,
-    /// Status CSS modifier.
-    pub status_css: &'static str,
-    /// Revoked: no edits, no revoke.
-    pub revoked: bool,
-    /// Revoked or expired: may be deleted.
-    pub deletable: bool,
-    /// "4 minutes ago" when used in the last 7 days, else empty (the revoke warning).
-    pub recent_use: String,
-    /// Requests that matched the key in the last 24 hours, accepted or refused.
-    pub requests_24h: i64,
-    /// Why a paused key is paused ("API keys aren't enabled"), else empty.
-    pub pause_reason: &'static str,
-    /// Its status is Paused.
-    paused: bool,
-}
-
-impl KeyView {
-    /// A row for `k`, with times in `tz`.
-    pub fn new(k: &KeyRow, paused: bool, tz: Tz, now: DateTime<Utc>) -> Self {
-        let status = KeyStatus::of(k.revoked_at, k.expires_at, paused, now);
-        let zone = tz.name();
-        let (expires, expires_hint) = match k.expires_at {
-            None => ("Never".to_owned(), String::new()),
-            Some(t) if t <= now => (
-                format!("Expired {}", relative(t, now)),
-                format!("{} ({zone})", local_datetime(t, tz)),
-            ),
-            Some(t) => (local_datetime(t, tz), relative(t, now)),
-        };
-        let (last_used, last_used_title) = match k.last_used_at {
-            None => ("Never".to_owned(), String::new()),
-            Some(t) => (
-                relative(t, now),
-                format!("{} ({zone})", local_datetime(t, tz)),
-            ),
-        };
-        Self {
-            id: k.id,
-            name: crate::domain::key_name::visible(&k.name),
-            prefix: k.prefix.clone(),
-            scopes: k.scopes.iter().map(|s| s.as_str()).collect(),
-            expires,
-            expires_hint,
-            expires_soon: status == KeyStatus::ExpiresSoon,
-            last_used,
-            last_used_title,
-            created: local_date(k.created_at, tz),
-            created_title: format!("{} ({zone})", local_datetime(k.created_at, tz)),
-            status: status.label(),
-            status_css: status.css(),
-            revoked: status == KeyStatus::Revoked,
-            deletable: is_deletable(k.revoked_at, k.expires_at, now),
-            recent_use: k
-                .last_used_at
-                .filter(|_| used_recently(k.last_used_at, now))
-                .map(|t| relative(t, now))
-                .unwrap_or_default(),
-            requests_24h: 0,
-            pause_reason: "",
-            paused: status == KeyStatus::Paused,
-        }
-    }
-
-    /// The same row, saying why it is paused when it is.
-    pub fn with_pause_reason(mut self, why: Option<&'static str>) -> Self {
-        if self.paused {
-            self.pause_reason = why.unwrap_or_default();
-        }
-        self
-    }
-
-    /// The same row with its requests of the last 24 hours.
-    pub fn with_requests(mut self, requests_24h: &std::collections::HashMap<Uuid, i64>) -> Self {
-        self.requests_24h = requests_24h.get(&self.id).copied().unwrap_or(0);
-        self
-    }
-}
+pub use super::key_view::KeyView;
 
 /// A scope checkbox.
 pub struct ScopeView {
@@ -150,6 +47,8 @@ pub struct PresetView {
 pub struct CreateFormView {
     /// Name as typed.
     pub name: String,
+    /// Note as typed.
+    pub note: String,
     /// Expiration choices.
     pub presets: Vec<PresetView>,
     /// Custom is selected.
@@ -168,6 +67,12 @@ pub struct CreateFormView {
     pub expiration_error: Option<String>,
     /// Message next to the scopes.
     pub scopes_error: Option<String>,
+    /// Message next to the note.
+    pub note_error: Option<String>,
+    /// Ask for the password (it was not entered recently).
+    pub password_required: bool,
+    /// Message next to the password field (why it is asked, or that it was wrong).
+    pub password_error: Option<String>,
     /// Show the dialog open (after a validation error).
     pub open: bool,
 }
@@ -176,6 +81,7 @@ impl CreateFormView {
     /// The empty form with defaults (30 days, both scopes).
     pub fn fresh(tz: Tz, now: DateTime<Utc>) -> Self {
         Self::with_input(
+            "",
             "",
             DEFAULT_PRESET,
             "",
@@ -188,6 +94,7 @@ impl CreateFormView {
     /// The form as the user filled it.
     pub fn with_input(
         name: &str,
+        note: &str,
         expiration: &str,
         custom: &str,
         scopes: &[String],
@@ -196,6 +103,7 @@ impl CreateFormView {
     ) -> Self {
         Self {
             name: name.to_owned(),
+            note: note.to_owned(),
             presets: PRESETS
                 .iter()
                 .map(|(value, label)| PresetView {
@@ -219,6 +127,9 @@ impl CreateFormView {
             name_error: None,
             expiration_error: None,
             scopes_error: None,
+            note_error: None,
+            password_required: false,
+            password_error: None,
             open: false,
         }
     }
@@ -266,6 +177,8 @@ pub struct KeysPage {
     pub notice: Option<String>,
     /// Recent activity.
     pub activity: Vec<ActivityView>,
+    /// Keys that need attention, by why (empty when all is well).
+    pub health: Vec<super::health::HealthView>,
     /// Choices of the shared change-expiration dialog.
     pub edit_presets: Vec<PresetView>,
     /// Activity page shown (1-based).
@@ -278,6 +191,7 @@ pub struct KeysPage {
 const ACTIVITY_PAGE: i64 = 10;
 
 /// What varies between the renderings of the page.
+#[derive(Default)]
 pub struct PageState {
     /// Include revoked and expired keys.
     pub show_all: bool,
@@ -293,11 +207,27 @@ pub struct PageState {
     pub activity_page: i64,
 }
 
+/// The list with each rolling key moved right after the key that replaces it, so the two are
+/// read together ("is anything still using the old one?").
+fn rolling_beside_successors(rows: Vec<KeyRow>) -> Vec<KeyRow> {
+    let (rolling, mut out): (Vec<KeyRow>, Vec<KeyRow>) = rows
+        .into_iter()
+        .partition(|k| k.rolled_to.is_some() && k.revoked_at.is_none());
+    for k in rolling {
+        let at = out
+            .iter()
+            .position(|s| Some(s.id) == k.rolled_to)
+            .map_or(out.len(), |i| i + 1);
+        out.insert(at, k);
+    }
+    out
+}
+
 /// Loads everything the page shows and renders it with `status`.
 pub async fn render_page(
     conn: &mut AsyncPgConnection,
     current: &CurrentUser,
-    support_email: &str,
+    settings: &crate::config::Settings,
     state: PageState,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
@@ -323,8 +253,9 @@ pub async fn render_page(
     // The list holds every active key, so it also gives the count the limit is judged by.
     let active = rows
         .iter()
-        .filter(|k| KeyStatus::of(k.revoked_at, k.expires_at, false, now).counts_as_active())
+        .filter(|k| KeyStatus::of(k.dates(), false, now).counts_as_active())
         .count() as i64;
+    let rows = rolling_beside_successors(rows);
     let wallets = wallet_rows;
     let eligibility = Eligibility::evaluate(&Facts {
         api_keys_enabled: user.api_keys_enabled,
@@ -334,9 +265,13 @@ pub async fn render_page(
     let paused = eligibility.keys_paused();
     let mut layout = current.layout("API keys", "api-keys");
     layout.flash = state.flash;
+    let mut form = state.form.unwrap_or_else(|| CreateFormView::fresh(tz, now));
+    if crate::auth::reauth::needs_password(current, settings) {
+        form.password_required = true;
+    }
     let page = KeysPage {
         layout,
-        reasons: reasons(&eligibility, support_email),
+        reasons: reasons(&eligibility, &settings.support_email),
         can_create: eligibility.can_create(),
         active_keys: eligibility.active_keys,
         max_keys: MAX_ACTIVE_KEYS,
@@ -351,7 +286,8 @@ pub async fn render_page(
             .collect(),
         show_all: state.show_all,
         user_zone: tz.name().to_owned(),
-        form: state.form.unwrap_or_else(|| CreateFormView::fresh(tz, now)),
+        health: super::health::summary(&rows, now),
+        form,
         secret: state.secret,
         notice: state.notice,
         activity: events

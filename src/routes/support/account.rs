@@ -156,7 +156,7 @@ pub async fn account(
     };
     let key_label: HashMap<Uuid, String> = key_rows
         .iter()
-        .map(|k| (k.id, format!("{} ({})", k.name, k.prefix)))
+        .map(|k| (k.id, format!("{} ({})", k.name, k.display())))
         .collect();
 
     let mut account_layout = layout(&current, &user.email);

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::layout;
 use crate::auth::CurrentUser;
 use crate::db::{api_keys, users};
-use crate::domain::key::DISPLAY_PREFIX_LEN;
+use crate::domain::key::{DISPLAY_PREFIX_LEN, DISPLAY_TAIL_LEN};
 use crate::domain::{KEY_PREFIX, PlainKey, limits};
 use crate::error::AppError;
 use crate::session::{CsrfForm, TypedSession};
@@ -50,10 +50,22 @@ pub struct SearchQuery {
     page: String,
 }
 
-/// More than a display prefix after `phy_`: a whole (or nearly whole) secret, which must never
-/// travel in a URL.
+/// More than a display prefix after `phy_` (and not the two-ended display form): a whole (or
+/// nearly whole) secret, which must never travel in a URL.
 fn looks_like_a_secret(q: &str) -> bool {
-    q.starts_with(KEY_PREFIX) && q.chars().count() > DISPLAY_PREFIX_LEN
+    q.starts_with(KEY_PREFIX) && q.chars().count() > DISPLAY_PREFIX_LEN && ends(q).is_none()
+}
+
+/// A key as shown by keydesk, by its start, its end or both: `phy_7QkR2mXa…Jx9QzA`,
+/// `…Jx9QzA` (also with `...`). Returns the start (may be empty) and the 6-character end.
+fn ends(q: &str) -> Option<(&str, &str)> {
+    let (start, end) = q.split_once('…').or_else(|| q.split_once("..."))?;
+    let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
+    let start_ok = start.is_empty()
+        || (start.starts_with(KEY_PREFIX)
+            && start.len() <= DISPLAY_PREFIX_LEN
+            && alnum(&start[KEY_PREFIX.len()..]));
+    (start_ok && end.len() == DISPLAY_TAIL_LEN && alnum(end)).then_some((start, end))
 }
 
 /// Renders the search page with a message and no results.
@@ -116,6 +128,15 @@ pub async fn search(
         Vec::new()
     } else if let Ok(id) = Uuid::parse_str(q) {
         users::find(&mut conn, id).await?.into_iter().collect()
+    } else if let Some((start, end)) = ends(q) {
+        let mut ids = api_keys::accounts_by_key_tail(&mut conn, end).await?;
+        if !start.is_empty() {
+            let by_start = api_keys::accounts_by_key_prefix(&mut conn, start).await?;
+            ids.retain(|id| by_start.contains(id));
+        }
+        let mut found = users::find_many(&mut conn, &ids).await?;
+        found.sort_by(|a, b| a.email.cmp(&b.email));
+        found
     } else if q.starts_with(KEY_PREFIX) {
         let prefix: String = q.chars().take(DISPLAY_PREFIX_LEN).collect();
         let ids = api_keys::accounts_by_key_prefix(&mut conn, &prefix).await?;
@@ -204,5 +225,26 @@ pub async fn search_form(
             };
             render(&page, StatusCode::OK)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_found_by_either_end_but_a_secret_is_not_a_search() {
+        assert_eq!(
+            ends("phy_7QkR2mXa…Jx9QzA"),
+            Some(("phy_7QkR2mXa", "Jx9QzA"))
+        );
+        assert_eq!(ends("…Jx9QzA"), Some(("", "Jx9QzA")));
+        assert_eq!(ends("...Jx9QzA"), Some(("", "Jx9QzA")));
+        assert_eq!(ends("…Jx9Qz"), None);
+        assert_eq!(ends("phy_7QkR2mXa99…Jx9QzA"), None);
+        assert!(!looks_like_a_secret("phy_7QkR2mXa…Jx9QzA"));
+        assert!(looks_like_a_secret(PlainKey::generate().expose()));
+        let secret = PlainKey::generate();
+        assert!(looks_like_a_secret(&format!("{}…Jx9QzA", secret.expose())));
     }
 }

@@ -1,0 +1,159 @@
+//! Recent authentication ("sudo mode", as GitHub calls it): creating a key, rolling one and
+//! widening a key's scopes need the password entered within `APP_REAUTH_SECS` (signing in
+//! counts). Otherwise the same form comes back with a password field and the user's input;
+//! a right password continues the action. Checked attempts are throttled like sign-ins (per
+//! client IP and per e-mail, counted before argon2) and audited.
+
+use actix_web::HttpRequest;
+use chrono::{DateTime, Utc};
+
+use super::CurrentUser;
+use crate::client_ip::client_ip;
+use crate::config::Secret;
+use crate::db::audit::{self, NewEvent};
+use crate::db::throttle::{self, Admission};
+use crate::db::users;
+use crate::domain::{AuditAction, limits};
+use crate::error::AppError;
+use crate::routes::origin;
+use crate::session::TypedSession;
+use crate::state::AppState;
+
+/// The message shown when the password is asked for.
+pub const ASK: &str =
+    "Confirm your password to continue: it has been a while since you entered it.";
+
+/// The message shown for a wrong password.
+pub const WRONG: &str = "That password isn't right — try again.";
+
+/// Whether the password was entered within the window before `now`.
+pub fn is_recent(
+    authenticated_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    window: std::time::Duration,
+) -> bool {
+    let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::zero());
+    authenticated_at.is_some_and(|t| t <= now + chrono::Duration::seconds(5) && now - t <= window)
+}
+
+/// Whether a form for a sensitive action should show the password field up front.
+pub fn needs_password(current: &CurrentUser, settings: &crate::config::Settings) -> bool {
+    !is_recent(current.authenticated_at, Utc::now(), settings.reauth_window)
+}
+
+/// The result of asking for recent authentication.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reauth {
+    /// Recent enough, or the password was just confirmed: go on.
+    Confirmed,
+    /// Ask for the password (none was sent).
+    Needed,
+    /// The password sent was wrong.
+    Wrong,
+    /// Too many attempts: try again after this many seconds.
+    Throttled(u64),
+}
+
+/// Decides whether the action may go on: recent enough already, or `password` (from the form)
+/// is the account's. `now` is the database's clock.
+pub async fn confirm(
+    req: &HttpRequest,
+    session: &TypedSession,
+    current: &CurrentUser,
+    state: &AppState,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Reauth, AppError> {
+    let settings = &state.settings;
+    if is_recent(current.authenticated_at, now, settings.reauth_window) {
+        return Ok(Reauth::Confirmed);
+    }
+    if password.is_empty() {
+        return Ok(Reauth::Needed);
+    }
+    if password.chars().count() > limits::PASSWORD {
+        return Ok(Reauth::Wrong);
+    }
+    let email_lower = current.user.email.to_lowercase();
+    let window = settings.login_lockout.as_secs() as i64;
+    let ip = client_ip(req, &settings.trusted_proxies)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let mut conn = state.pool.get().await?;
+    if let Admission::Refused { retry_after } =
+        throttle::admit_ip(&mut conn, &ip, settings.login_max_failures_per_ip, window).await?
+    {
+        return Ok(Reauth::Throttled(retry_after));
+    }
+    if let Admission::Refused { retry_after } =
+        throttle::admit_email(&mut conn, &email_lower, settings.login_max_failures, window).await?
+    {
+        return Ok(Reauth::Throttled(retry_after));
+    }
+    let place = match state.password_hasher.place() {
+        Ok(p) => p,
+        Err(busy) => {
+            throttle::give_back(&mut conn, &email_lower, &ip).await?;
+            return Err(AppError::Unavailable(busy.to_string()));
+        }
+    };
+    let stored = users::find_with_hash_by_email(&mut conn, &current.user.email)
+        .await?
+        .filter(|(u, _)| u.id == current.user.id)
+        .map(|(_, h)| h);
+    drop(conn);
+    let ok = place
+        .verify(Secret::new(password.to_owned()), stored)
+        .await?;
+    let mut conn = state.pool.get().await?;
+    let account = Some(current.user.id);
+    let event = |action| NewEvent {
+        account_id: account,
+        actor_id: account,
+        action,
+        key_id: None,
+        detail: serde_json::json!({}),
+    };
+    if !ok {
+        let locked =
+            throttle::failed_email(&mut conn, &email_lower, settings.login_max_failures, window)
+                .await?;
+        audit::record(&mut conn, event(AuditAction::ReauthFailed), &origin(req)).await?;
+        return Ok(locked.map_or(Reauth::Wrong, Reauth::Throttled));
+    }
+    throttle::clear(&mut conn, &email_lower).await?;
+    throttle::give_back_ip(&mut conn, &ip).await?;
+    audit::record(&mut conn, event(AuditAction::ReauthSucceeded), &origin(req)).await?;
+    let now = crate::db::now(&mut conn).await?;
+    session.mark_authenticated(now)?;
+    Ok(Reauth::Confirmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_password_is_recent_for_the_window_only() {
+        let now = Utc::now();
+        let w = Duration::from_secs(600);
+        assert!(is_recent(
+            Some(now - chrono::Duration::seconds(599)),
+            now,
+            w
+        ));
+        assert!(is_recent(
+            Some(now - chrono::Duration::seconds(600)),
+            now,
+            w
+        ));
+        assert!(!is_recent(
+            Some(now - chrono::Duration::seconds(601)),
+            now,
+            w
+        ));
+        assert!(!is_recent(None, now, w));
+        // a time far in the future (a forged or corrupted value) is not "recent"
+        assert!(!is_recent(Some(now + chrono::Duration::hours(1)), now, w));
+    }
+}
