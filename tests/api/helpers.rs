@@ -567,6 +567,76 @@ impl TestApp {
         }
         rb.send().await.unwrap()
     }
+
+    /// Submits a row action's form (`/settings/api-keys/{id}/{action}`) with a fresh CSRF token.
+    pub async fn act(
+        &self,
+        id: uuid::Uuid,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut pairs = vec![("csrf_token", token.as_str())];
+        pairs.extend_from_slice(fields);
+        self.post_form(&format!("/settings/api-keys/{id}/{action}"), &pairs)
+            .await
+    }
+
+    /// The key row with this id.
+    pub async fn key_row(&self, id: uuid::Uuid) -> keydesk::db::api_keys::KeyRow {
+        use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+        use keydesk::db::schema::api_keys;
+        let mut c = self.conn().await;
+        api_keys::table
+            .filter(api_keys::id.eq(id))
+            .select(keydesk::db::api_keys::KeyRow::as_select())
+            .first(&mut c)
+            .await
+            .unwrap()
+    }
+
+    /// The account's audit events with this code (as the trail names it).
+    pub async fn events(&self, account: uuid::Uuid, code: &str) -> Vec<keydesk::db::audit::Event> {
+        let mut c = self.conn().await;
+        keydesk::db::audit::list_for_account_action(&mut c, account, action(code))
+            .await
+            .unwrap()
+    }
+
+    /// Makes every session's last password entry `secs` older (as if time had passed), so
+    /// actions that need a recent password ask for it.
+    pub async fn age_password_entry(&self, secs: i64) {
+        let mut c = self.conn().await;
+        diesel::sql_query(
+            "UPDATE sessions SET state = jsonb_set(state, '{authenticated_at}', \
+             to_jsonb(((state->>'authenticated_at')::bigint - $1)::text)) \
+             WHERE state ? 'authenticated_at'",
+        )
+        .bind::<diesel::sql_types::Int8, _>(secs)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+
+    /// Calls introspection with the configured token.
+    pub async fn introspect(&self, token: &str) -> serde_json::Value {
+        let auth = format!("Bearer {}", self.settings.introspection_token.expose());
+        let res = self
+            .client
+            .post(format!("{}/api/v1/introspect", self.address))
+            .header("authorization", auth)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("token", token)
+                    .finish(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
 }
 
 fn request_id_in_or_new(html: &str) -> String {

@@ -17,6 +17,7 @@ mod key_api;
 mod lifecycle;
 mod logs;
 mod migrations;
+mod roll;
 mod support;
 mod usage;
 mod ux;

@@ -19,7 +19,7 @@ pub use lifecycle::{
     rename_for_account, revoke_for_account, set_expiration_for_account,
 };
 pub use page::{KeysPageData, keys_page_data};
-pub use roll::{Grace, RollOutcome, roll_for_account, rolled_onto};
+pub use roll::{Grace, RollOutcome, find_by_request_id, roll_for_account, rolled_onto};
 pub use search::{account_by_hash, accounts_by_key_prefix, accounts_by_key_tail};
 pub use verify::{KeyAuth, find_by_hash, record_last_used};
 

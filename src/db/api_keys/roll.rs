@@ -212,3 +212,18 @@ pub async fn rolled_onto(
         .await
         .optional()
 }
+
+/// The account's key made by the form with this one-time id, if any (a resubmitted form).
+pub async fn find_by_request_id(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    request_id: Uuid,
+) -> QueryResult<Option<KeyRow>> {
+    api_keys::table
+        .filter(api_keys::account_id.eq(account))
+        .filter(api_keys::request_id.eq(request_id))
+        .select(KeyRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

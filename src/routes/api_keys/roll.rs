@@ -185,6 +185,14 @@ pub async fn submit(
     view.password_required =
         !reauth::is_recent(current.authenticated_at, now, settings.reauth_window);
     if !view.can_submit {
+        // A resubmitted form finds the key rolling already: say what the first one did.
+        if let Ok(rid) = Uuid::parse_str(form.request_id.trim()) {
+            let mut conn = state.pool.get().await?;
+            let done = api_keys::find_by_request_id(&mut conn, current.user.id, rid).await?;
+            if let Some(done) = done {
+                return already_rolled(&mut conn, &current, settings, &done).await;
+            }
+        }
         return render(&view, StatusCode::CONFLICT);
     }
     let grace = Grace::parse(&form.grace);
@@ -252,16 +260,9 @@ pub async fn submit(
                 StatusCode::OK,
             )
         }
-        RollOutcome::AlreadyRolled(done) => (
-            PageState {
-                notice: Some(format!(
-                    "This form was already submitted, and the key was rolled then: its successor is {}. Its secret is shown only once: if you didn't copy it, roll that key again.",
-                    done.display()
-                )),
-                ..Default::default()
-            },
-            StatusCode::CONFLICT,
-        ),
+        RollOutcome::AlreadyRolled(done) => {
+            return already_rolled(&mut conn, &current, settings, &done).await;
+        }
         RollOutcome::NotFound => return Err(AppError::NotFound),
         RollOutcome::Revoked | RollOutcome::Expired | RollOutcome::Rolling => {
             // Changed between the check above and the transaction: show why, from the row now.
@@ -277,4 +278,23 @@ pub async fn submit(
         header::HeaderValue::from_static("no-store"),
     );
     Ok(res)
+}
+
+/// The keys page saying a resubmitted roll form changed nothing (409): the secret is never shown
+/// twice.
+async fn already_rolled(
+    conn: &mut diesel_async::AsyncPgConnection,
+    current: &CurrentUser,
+    settings: &crate::config::Settings,
+    successor: &KeyRow,
+) -> Result<HttpResponse, AppError> {
+    let notice = format!(
+        "This form was already submitted, and the key was rolled then: its successor is {}. Its secret is shown only once: if you didn't copy it, roll that key again.",
+        successor.display()
+    );
+    let page = PageState {
+        notice: Some(notice),
+        ..Default::default()
+    };
+    render_page(conn, current, settings, page, StatusCode::CONFLICT).await
 }
