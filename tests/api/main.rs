@@ -14,6 +14,7 @@ mod foundation;
 mod hardening;
 mod helpers;
 mod key_api;
+mod key_edits;
 mod lifecycle;
 mod logs;
 mod migrations;
