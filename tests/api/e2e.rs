@@ -15,7 +15,7 @@ use crate::helpers::*;
 const AXE_JS: &str = include_str!("../assets/axe.min.js");
 
 /// chromedriver in its own process group; dropping it kills the group, chromium included.
-struct Browser {
+pub(crate) struct Browser {
     child: Child,
     profile: std::path::PathBuf,
     client: Option<Client>,
@@ -48,14 +48,14 @@ impl std::ops::Deref for Browser {
 }
 
 impl Browser {
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Some(c) = self.client.take() {
             let _ = c.close().await;
         }
     }
 }
 
-async fn browser(javascript: bool) -> Option<Browser> {
+pub(crate) async fn browser(javascript: bool) -> Option<Browser> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let chromedriver =
         std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
@@ -128,7 +128,7 @@ async fn browser(javascript: bool) -> Option<Browser> {
     Some(b)
 }
 
-async fn axe_violations(c: &Client) -> Vec<String> {
+pub(crate) async fn axe_violations(c: &Client) -> Vec<String> {
     c.execute(AXE_JS, vec![]).await.unwrap();
     let v = c
         .execute_async(
@@ -145,7 +145,7 @@ async fn axe_violations(c: &Client) -> Vec<String> {
         .collect()
 }
 
-async fn wait_for_path(c: &Client, path: &str) {
+pub(crate) async fn wait_for_path(c: &Client, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let url = c.current_url().await.unwrap();
@@ -159,7 +159,7 @@ async fn wait_for_path(c: &Client, path: &str) {
 
 /// Waits until nothing matches `css` (e.g. the secret dialog after Done). Uses WebDriver's own
 /// element search, which works with JavaScript off too.
-async fn wait_gone(c: &Client, css: &str) {
+pub(crate) async fn wait_gone(c: &Client, css: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !c.find_all(Locator::Css(css)).await.unwrap().is_empty() {
         assert!(Instant::now() < deadline, "{css} still present");
@@ -167,7 +167,7 @@ async fn wait_gone(c: &Client, css: &str) {
     }
 }
 
-async fn browser_login(c: &Client, base: &str, user: &TestUser) {
+pub(crate) async fn browser_login(c: &Client, base: &str, user: &TestUser) {
     c.goto(&format!("{base}/login")).await.unwrap();
     c.find(Locator::Css("#email"))
         .await
@@ -190,7 +190,7 @@ async fn browser_login(c: &Client, base: &str, user: &TestUser) {
     wait_for_path(c, "/settings/api-keys").await;
 }
 
-async fn screenshot(c: &Client, name: &str) {
+pub(crate) async fn screenshot(c: &Client, name: &str) {
     if let Ok(png) = c.screenshot().await {
         let _ = std::fs::write(
             std::env::temp_dir().join(format!("keydesk-{name}.png")),
@@ -201,7 +201,7 @@ async fn screenshot(c: &Client, name: &str) {
 
 /// W3C "Set Permission": lets the page read the clipboard back.
 #[derive(Debug)]
-struct SetPermission(&'static str);
+pub(crate) struct SetPermission(pub(crate) &'static str);
 impl fantoccini::wd::WebDriverCompatibleCommand for SetPermission {
     fn endpoint(
         &self,
@@ -225,7 +225,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for SetPermission {
 
 /// The app is addressed as `localhost`, a secure context, so the browser keeps the
 /// `__Host-`/`Secure` session cookie over plain HTTP.
-fn base_of(app: &TestApp) -> String {
+pub(crate) fn base_of(app: &TestApp) -> String {
     app.address.replace("127.0.0.1", "localhost")
 }
 
@@ -981,7 +981,7 @@ async fn a_pasted_signature_links_a_wallet_without_javascript() {
 }
 
 /// Whether the page scrolls sideways (its content is wider than the window).
-async fn scrolls_sideways(c: &Client) -> bool {
+pub(crate) async fn scrolls_sideways(c: &Client) -> bool {
     c.execute(
         "return document.documentElement.scrollWidth > window.innerWidth",
         vec![],
@@ -1041,7 +1041,7 @@ async fn the_key_detail_page_is_accessible_and_fits_at_1280_and_390() {
     b.close().await;
 }
 
-async fn wait_for_path_prefix(c: &Client, prefix: &str) {
+pub(crate) async fn wait_for_path_prefix(c: &Client, prefix: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let url = c.current_url().await.unwrap();
@@ -1122,7 +1122,7 @@ async fn no_page_scrolls_sideways_with_a_64_character_name_from_390_to_1280() {
 }
 
 /// The element that has focus: its tag and text.
-async fn focused(c: &Client) -> String {
+pub(crate) async fn focused(c: &Client) -> String {
     c.execute(
         "const e = document.activeElement; return e.tagName + ':' + e.textContent.trim()",
         vec![],

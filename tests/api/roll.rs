@@ -74,7 +74,10 @@ async fn a_roll_at_ten_of_ten_keeps_the_old_key_working_until_the_grace_end() {
     // the limit: still 10 (the successor counts, the rolling key doesn't)
     let (_, list) = app.get_html("/settings/api-keys").await;
     assert!(list.contains("<strong>10 of 10</strong>"), "{list}");
-    assert!(list.contains("Rolling — stops"), "{list}");
+    assert!(
+        list.contains(">Rolling<") && list.contains("Stops "),
+        "{list}"
+    );
     // listed right after its successor
     let at_new = list.find(&format!("data-key-id=\"{new_id}\"")).unwrap();
     let at_old = list.find(&format!("data-key-id=\"{old_id}\"")).unwrap();

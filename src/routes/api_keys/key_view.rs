@@ -35,7 +35,7 @@ pub struct KeyView {
     pub created: String,
     /// Exact creation time.
     pub created_title: String,
-    /// Status word ("Rolling — stops 3 Dec 2026, 16:00" for a rolling key).
+    /// Status word.
     pub status: String,
     /// Status CSS modifier.
     pub status_css: &'static str,
@@ -92,10 +92,7 @@ impl KeyView {
             last_used_title,
             created: local_date(k.created_at, tz),
             created_title: format!("{} ({zone})", local_datetime(k.created_at, tz)),
-            status: match k.expires_at {
-                Some(t) if rolling => format!("Rolling — stops {}", local_datetime(t, tz)),
-                _ => status.label().to_owned(),
-            },
+            status: status.label().to_owned(),
             status_css: status.css(),
             revoked: status == KeyStatus::Revoked,
             rolling,
