@@ -297,17 +297,32 @@ async fn seed_keys(
     for (name, expires_at, revoke) in plan {
         let name = KeyName::parse(&name).map_err(|e| anyhow::anyhow!("demo key name: {e}"))?;
         let expiration = expires_at.map_or(Expiration::Never, Expiration::At);
-        let spec = KeySpec::new(
-            &name,
-            &KeyNote::default(),
-            Scope::ALL.to_vec(),
-            expiration,
-            None,
-        );
+        let note = match name.as_str() {
+            "production-bot" => "Buys from the office vending machine every weekday at 9:00",
+            _ => "",
+        };
+        let note = KeyNote::parse(note).map_err(|e| anyhow::anyhow!("demo note: {e}"))?;
+        let spec = KeySpec::new(&name, &note, Scope::ALL.to_vec(), expiration, None);
         let (_, row) = NewKey::generate(hasher, account, spec, Uuid::new_v4());
         let outcome = api_keys::create_for_account(conn, row, &origin).await?;
-        if let (CreateOutcome::Created(row), true) = (outcome, revoke) {
+        let CreateOutcome::Created(row) = outcome else {
+            continue;
+        };
+        if revoke {
             api_keys::revoke_for_account(conn, account, row.id, account, &origin).await?;
+        }
+        // one key mid-roll: "Rolling" beside its successor for the next 24 hours
+        if row.name == "nightly-report" {
+            let spec = KeySpec {
+                name: row.name.clone(),
+                note: row.note.clone(),
+                scopes: row.scopes.clone(),
+                expires_at: row.expires_at,
+                expiry_days: None,
+            };
+            let (_, successor) = NewKey::generate(hasher, account, spec, Uuid::new_v4());
+            api_keys::roll_for_account(conn, row.id, successor, api_keys::Grace::OneDay, &origin)
+                .await?;
         }
     }
     Ok(())

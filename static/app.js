@@ -34,6 +34,7 @@
       var form = dlg.querySelector("form[data-action-form]");
       form.action = "/settings/api-keys/" + link.getAttribute("data-id") + "/" + link.getAttribute("data-action");
       dlg.querySelectorAll("[data-fill=name]").forEach(function (el) { el.textContent = link.getAttribute("data-name"); });
+      dlg.querySelectorAll("[data-fill=display]").forEach(function (el) { el.textContent = link.getAttribute("data-display") || ""; });
       dlg.querySelectorAll("[data-fill-value=name]").forEach(function (el) { el.value = link.getAttribute("data-name"); });
       var recent = link.getAttribute("data-recent") || "";
       dlg.querySelectorAll("[data-fill=recent]").forEach(function (el) { el.textContent = recent; });

@@ -349,3 +349,29 @@ async fn a_stale_sign_in_is_asked_for_the_password_before_a_roll() {
     assert_eq!(app.events(user.id, "reauth.failed").await.len(), 1);
     assert_eq!(app.events(user.id, "reauth.succeeded").await.len(), 1);
 }
+
+#[tokio::test]
+async fn the_demo_accounts_show_every_state_including_a_rolling_key() {
+    let app = spawn_app().await;
+    keydesk::admin::demo_seed(&app.settings).await.unwrap();
+    // twice: idempotent
+    keydesk::admin::demo_seed(&app.settings).await.unwrap();
+    let mut c = app.conn().await;
+    let ana = keydesk::db::users::find_by_email(&mut c, "ana@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let keys = keydesk::db::api_keys::list_for_account(&mut c, ana.id, true)
+        .await
+        .unwrap();
+    let rolling: Vec<_> = keys.iter().filter(|k| k.rolled_at.is_some()).collect();
+    assert_eq!(rolling.len(), 1, "one key mid-roll");
+    assert_eq!(rolling[0].name, "nightly-report");
+    assert!(
+        keys.iter()
+            .any(|k| k.rolled_to.is_none() && k.name == "nightly-report")
+    );
+    assert!(keys.iter().any(|k| !k.note.is_empty()), "a key with a note");
+    assert!(keys.iter().any(|k| k.revoked_at.is_some()));
+    assert_eq!(keys.len(), 6);
+}
