@@ -1,7 +1,9 @@
 //! The key-authenticated JSON API and RFC 7662 introspection. Keys are read only from the
 //! `Authorization: Bearer` header; a key in a query string, cookie or body is ignored.
 
+pub mod exposed;
 pub mod last_used;
+pub mod scanning_keys;
 pub mod usage;
 
 /// The OpenAPI document of the key API (kept in sync by `tests/api/key_api.rs`).

@@ -1,15 +1,18 @@
 //! The `api_keys` table, in the rooms readers look for: this file holds the row types, the
 //! create transaction and the owner-filtered reads; `lifecycle` the changes (rename, re-date,
-//! revoke, delete) and their outcomes; `verify` the hot path that authenticates a presented
+//! revoke, delete) and their outcomes; `exposure` the revocation of keys found exposed or
+//! reported by whoever holds them; `verify` the hot path that authenticates a presented
 //! key; `eligibility` the facts the create rule is decided from; `page` the keys page's read
 //! model. Every query is filtered by the owning account, except the lookups by hash.
 
 mod eligibility;
+mod exposure;
 mod lifecycle;
 mod page;
 mod verify;
 
 pub use eligibility::{count_active_for_account, eligibility_for_account};
+pub use exposure::{ExposureReport, Revoked, Sighting, revoke_exposed};
 pub use lifecycle::{
     DeleteOutcome, ExpirationOutcome, RenameOutcome, RevokeOutcome, delete_for_account,
     rename_for_account, revoke_for_account, set_expiration_for_account,
@@ -26,7 +29,7 @@ use super::audit::{self, NewEvent, Origin};
 use super::schema::api_keys;
 use crate::domain::eligibility::Eligibility;
 use crate::domain::key::HASH_VERSION;
-use crate::domain::{AuditAction, KeyHash, KeyHasher, KeyName, PlainKey, Scope};
+use crate::domain::{AuditAction, KeyHash, KeyHasher, KeyName, PlainKey, RevokeReason, Scope};
 
 /// A key's metadata: everything but its hash.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -56,6 +59,12 @@ pub struct KeyRow {
     pub last_client_ip: Option<String>,
     /// User agent of the last use, if known.
     pub last_user_agent: Option<String>,
+    /// Why it was revoked when its owner didn't revoke it (found exposed, reported).
+    pub revoked_reason: Option<RevokeReason>,
+    /// Where it was found exposed, as reported (text, never a link).
+    pub exposed_url: Option<String>,
+    /// What kind of place it was found in, as reported.
+    pub exposed_source: Option<String>,
 }
 
 /// A key to insert: made only by `NewKey::generate`, which returns the secret beside it (the

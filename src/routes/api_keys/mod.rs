@@ -7,6 +7,7 @@ pub mod create;
 pub mod delete;
 pub mod detail;
 pub mod expiration;
+pub mod exposure_view;
 pub mod list;
 pub mod rename;
 pub mod revoke;

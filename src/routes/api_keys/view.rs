@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
 use crate::templates::{Layout, render};
 
+pub use super::exposure_view::ExposureView;
 pub use super::secret::SecretView;
 
 /// One row of the list.
@@ -60,6 +61,8 @@ pub struct KeyView {
     pub requests_24h: i64,
     /// Why a paused key is paused ("API keys aren't enabled"), else empty.
     pub pause_reason: &'static str,
+    /// Why and where it was found exposed, for a key revoked without its owner.
+    pub exposure: Option<ExposureView>,
     /// Its status is Paused.
     paused: bool,
 }
@@ -96,7 +99,11 @@ impl KeyView {
             last_used_title,
             created: local_date(k.created_at, tz),
             created_title: format!("{} ({zone})", local_datetime(k.created_at, tz)),
-            status: status.label(),
+            // "Revoked — found exposed" says more than "Revoked" and asks for action
+            status: k
+                .revoked_reason
+                .filter(|_| status == KeyStatus::Revoked)
+                .map_or(status.label(), |r| r.status_label()),
             status_css: status.css(),
             revoked: status == KeyStatus::Revoked,
             deletable: is_deletable(k.revoked_at, k.expires_at, now),
@@ -107,6 +114,7 @@ impl KeyView {
                 .unwrap_or_default(),
             requests_24h: 0,
             pause_reason: "",
+            exposure: ExposureView::of(k, tz, now),
             paused: status == KeyStatus::Paused,
         }
     }
