@@ -10,6 +10,7 @@
 mod api_keys;
 mod create_key;
 mod e2e;
+mod exposed;
 mod foundation;
 mod hardening;
 mod helpers;
