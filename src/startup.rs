@@ -232,6 +232,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, session: SessionMiddleware<PgSess
                 )
                 .service(
                     web::resource("/keys/revoke")
+                        .app_data(web::PayloadConfig::new(api::exposed::MAX_REVOKE_BYTES))
                         .route(web::post().to(api::exposed::revoke_by_secret))
                         .default_service(web::to(|| async { api::method_not_allowed("POST") })),
                 )

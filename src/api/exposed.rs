@@ -23,6 +23,13 @@ pub const MAX_ALERT_BYTES: usize = 1024 * 1024;
 /// Keys one revoke-by-secret call may carry (more: 413).
 pub const MAX_REVOKE_KEYS: usize = 100;
 
+/// The longest string a revoke-by-secret call may list (a key is 42 characters).
+pub const MAX_REVOKE_KEY_CHARS: usize = 128;
+
+/// The largest revoke-by-secret body: 100 strings of 128 characters, even written as JSON
+/// escapes, fit.
+pub const MAX_REVOKE_BYTES: usize = 256 * 1024;
+
 /// One match GitHub reports.
 #[derive(Deserialize)]
 struct Alert {
@@ -227,6 +234,17 @@ pub async fn revoke_by_secret(
             actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
             "too_many_keys",
             "At most 100 keys per call.",
+        ));
+    }
+    if request
+        .keys
+        .iter()
+        .any(|k| k.chars().count() > MAX_REVOKE_KEY_CHARS)
+    {
+        return Ok(json_error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "A key is 42 characters; strings longer than 128 are refused.",
         ));
     }
     let sightings: Vec<Sighting> = request
