@@ -23,10 +23,12 @@ const REVOKE: &str = "/api/v1/keys/revoke";
 const LEAK_URL: &str = "https://github.com/someone/bot/blob/abc123/config.py#L3";
 
 /// A P-256 key pair playing GitHub, and the key document file naming it.
-struct Github {
-    key_id: String,
+pub struct Github {
+    /// Its key identifier in the document.
+    pub key_id: String,
     signer: SigningKey,
-    file: std::path::PathBuf,
+    /// The key document (deleted on drop).
+    pub file: std::path::PathBuf,
 }
 
 fn signer() -> SigningKey {
@@ -50,7 +52,8 @@ fn document(keys: &[(&str, &SigningKey)]) -> String {
 }
 
 impl Github {
-    fn new() -> Self {
+    /// A fresh key pair and a document file naming it.
+    pub fn new() -> Self {
         let signer = signer();
         let key_id = hex::encode(sha2::Sha256::digest(Uuid::new_v4().as_bytes()));
         let file = std::env::temp_dir().join(format!("keydesk-scanning-{}.json", Uuid::new_v4()));
@@ -62,7 +65,8 @@ impl Github {
         }
     }
 
-    fn sign(&self, body: &[u8]) -> String {
+    /// base64 DER signature over `body`.
+    pub fn sign(&self, body: &[u8]) -> String {
         sign_with(&self.signer, body)
     }
 }
@@ -86,7 +90,8 @@ async fn app_with(github: &Github) -> TestApp {
     .await
 }
 
-fn alert_body(tokens: &[String]) -> Vec<u8> {
+/// A GitHub alert body reporting `tokens`.
+pub fn alert_body(tokens: &[String]) -> Vec<u8> {
     let alerts: Vec<serde_json::Value> = tokens
         .iter()
         .map(|t| {
