@@ -104,7 +104,11 @@ impl KeyView {
                 .revoked_reason
                 .filter(|_| status == KeyStatus::Revoked)
                 .map_or(status.label(), |r| r.status_label()),
-            status_css: status.css(),
+            status_css: if k.revoked_reason.is_some() && status == KeyStatus::Revoked {
+                "exposed" // a longer word that wraps, in the alert colour: it asks for action
+            } else {
+                status.css()
+            },
             revoked: status == KeyStatus::Revoked,
             deletable: is_deletable(k.revoked_at, k.expires_at, now),
             recent_use: k
