@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use keydesk::db::api_keys::NewKey;
 use keydesk::db::schema::{api_keys, audit_events};
-use keydesk::domain::{KeyHasher, KeyName, PlainKey, Role, Scope, WalletKind};
+use keydesk::domain::{KeyHasher, PlainKey, Role, WalletKind};
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::{EncodePublicKey, LineEnding};
@@ -130,31 +129,32 @@ async fn revoke_by_secret(app: &TestApp, keys: &[String]) -> reqwest::Response {
 }
 
 /// Inserts `n` keys for `account` straight into the table (past the 10-key limit, which is
-/// not what is tested here) and returns their secrets.
+/// not what is tested here) and returns their secrets. Plain SQL over the columns every key
+/// has, so the helper does not depend on how the create path builds its rows.
 async fn insert_keys(app: &TestApp, account: Uuid, n: usize, tag: &str) -> Vec<String> {
+    use diesel::sql_types::{Array, Bytea, Text, Uuid as SqlUuid};
     let hasher = KeyHasher::new(app.settings.key_pepper.expose());
-    let mut rows = Vec::new();
-    let mut secrets = Vec::new();
-    for i in 0..n {
-        let name = KeyName::parse(&format!("{tag}-{i}")).unwrap();
-        let (secret, row) = NewKey::generate(
-            &hasher,
-            account,
-            &name,
-            vec![Scope::VmBuyCrypto],
-            None,
-            Uuid::new_v4(),
-        );
-        secrets.push(secret.expose().to_owned());
-        rows.push(row);
-    }
+    let secrets: Vec<PlainKey> = (0..n).map(|_| PlainKey::generate()).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("{tag}-{i}")).collect();
+    let prefixes: Vec<String> = secrets
+        .iter()
+        .map(|k| k.display_prefix().to_owned())
+        .collect();
+    let hashes: Vec<Vec<u8>> = secrets.iter().map(|k| hasher.hash(k).0.to_vec()).collect();
     let mut c = app.conn().await;
-    diesel::insert_into(api_keys::table)
-        .values(&rows)
-        .execute(&mut c)
-        .await
-        .unwrap();
-    secrets
+    diesel::sql_query(
+        "INSERT INTO api_keys (account_id, name, prefix, hash, hash_version, scopes)
+         SELECT $1, v.name, v.prefix, v.hash, 1, ARRAY['vm.buy.crypto']
+           FROM unnest($2, $3, $4) AS v(name, prefix, hash)",
+    )
+    .bind::<SqlUuid, _>(account)
+    .bind::<Array<Text>, _>(&names)
+    .bind::<Array<Text>, _>(&prefixes)
+    .bind::<Array<Bytea>, _>(&hashes)
+    .execute(&mut c)
+    .await
+    .unwrap();
+    secrets.iter().map(|k| k.expose().to_owned()).collect()
 }
 
 /// (revoked_at set, revoked_reason, exposed_url, exposed_source) of the key with this secret.
