@@ -8,11 +8,13 @@ use uuid::Uuid;
 
 use crate::auth::password::{generate_password, hash_blocking};
 use crate::config::{Secret, Settings};
-use crate::db::api_keys::{self, CreateOutcome, KeySpec, NewKey};
+use crate::db::api_keys::{self, CreateOutcome, KeySpec, NewKey, Sighting};
 use crate::db::audit::Origin;
 use crate::db::{users, wallets};
+use crate::domain::exposure::{MAX_URL_CHARS, clip};
 use crate::domain::{
-    AuditAction, Expiration, KeyHasher, KeyName, KeyNote, Role, Scope, WalletKind,
+    AuditAction, Expiration, KeyHasher, KeyName, KeyNote, PlainKey, RevokeReason, Role, Scope,
+    WalletKind,
 };
 
 async fn connect(settings: &Settings) -> anyhow::Result<AsyncPgConnection> {
@@ -109,6 +111,60 @@ pub async fn add_wallet(
         .await
         .context("adding the wallet (is the address already linked?)")?;
     println!("added {} wallet {address} to {}", kind.as_str(), user.email);
+    Ok(())
+}
+
+/// The most read from stdin for a secret (a key is 42 characters; a line is plenty).
+const MAX_STDIN_SECRET: u64 = 4096;
+
+/// Revokes the key with this secret as found exposed (reported by another route than GitHub's
+/// scanning), with `url` kept as where. `-` reads the secret from stdin, so it never appears
+/// in `ps` or in shell history. Nothing of the secret is printed.
+pub async fn revoke_exposed(
+    settings: &Settings,
+    secret: &str,
+    url: Option<&str>,
+) -> anyhow::Result<()> {
+    use std::io::Read;
+    let secret = if secret == "-" {
+        let mut line = String::new();
+        std::io::stdin()
+            .take(MAX_STDIN_SECRET)
+            .read_to_string(&mut line)
+            .context("reading the secret from stdin")?;
+        line
+    } else {
+        secret.to_owned()
+    };
+    let key = PlainKey::parse(secret.trim())
+        .map_err(|_| anyhow::anyhow!("that is not a phy_ key (length, characters or checksum)"))?;
+    let hasher = KeyHasher::new(settings.key_pepper.expose());
+    let sighting = Sighting {
+        hash: hasher.hash(&key),
+        url: url
+            .map(|u| clip(u, MAX_URL_CHARS))
+            .filter(|u| !u.is_empty()),
+        source: Some("operator".to_owned()),
+    };
+    let mut conn = connect(settings).await?;
+    let report = api_keys::revoke_exposed(
+        &mut conn,
+        &[sighting],
+        RevokeReason::Exposed,
+        "operator",
+        &Origin::default(),
+    )
+    .await?;
+    match report.revoked.first() {
+        Some(k) => println!(
+            "revoked key {:?} ({}) of account {}: found exposed",
+            k.name, k.prefix, k.account_id
+        ),
+        None if !report.matched.is_empty() => {
+            println!("that key was already revoked; nothing changed")
+        }
+        None => bail!("no key has this secret (not one of ours, or another APP_KEY_PEPPER)"),
+    }
     Ok(())
 }
 

@@ -38,12 +38,18 @@ enum Command {
         #[arg(long, default_value = "custodial")]
         kind: String,
     },
-    /// Create a key for an account and print its secret once.
+    /// Create a key for an account and print its secret once (`key EMAIL NAME`), or revoke an
+    /// exposed one (`key revoke-exposed -`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Key {
+        #[command(subcommand)]
+        action: Option<KeyCmd>,
         /// Account e-mail.
-        email: String,
+        #[arg(required = true)]
+        email: Option<String>,
         /// Key name.
-        name: String,
+        #[arg(required = true)]
+        name: Option<String>,
     },
     /// Demo data.
     #[command(subcommand)]
@@ -80,6 +86,19 @@ enum FlagCmd {
     Disable {
         /// The login e-mail.
         email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Revoke a key whose secret was reported exposed by another route than GitHub (an
+    /// e-mail, a bug report): reason `exposed`, audited, shown to its owner.
+    RevokeExposed {
+        /// The secret, or `-` to read it from stdin (keeps it out of `ps` and shell history).
+        secret: String,
+        /// Where it was found (kept and shown as text).
+        #[arg(long)]
+        url: Option<String>,
     },
 }
 
@@ -157,7 +176,18 @@ async fn run() -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("kind must be external, embedded or custodial"))?;
             admin::add_wallet(&settings, &email, &address, kind).await?
         }
-        Command::Key { email, name } => admin::create_key(&settings, &email, &name).await?,
+        Command::Key {
+            action: Some(KeyCmd::RevokeExposed { secret, url }),
+            ..
+        } => admin::revoke_exposed(&settings, &secret, url.as_deref()).await?,
+        Command::Key {
+            action: None,
+            email: Some(email),
+            name: Some(name),
+        } => admin::create_key(&settings, &email, &name).await?,
+        Command::Key { .. } => {
+            anyhow::bail!("usage: keydesk key EMAIL NAME, or keydesk key revoke-exposed SECRET|-")
+        }
         Command::Demo(DemoCmd::Seed) => admin::demo_seed(&settings).await?,
     }
     Ok(())

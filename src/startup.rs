@@ -11,6 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::api::last_used::LastUsedRecorder;
+use crate::api::scanning_keys::ScanningKeys;
 use crate::api::usage::UsageRecorder;
 use crate::auth::password::Hasher;
 use crate::auth::require_login;
@@ -86,6 +87,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
             metrics: metrics.clone(),
             anonymous_csrf: AnonymousTokens::new(settings.session_key.expose()),
+            scanning_keys: ScanningKeys::load(&settings.scanning)?,
         });
         let security = web::Data::new(Security {
             public_origin: settings.public_url.origin(),
@@ -226,6 +228,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, session: SessionMiddleware<PgSess
                 .service(
                     web::resource("/introspect")
                         .route(web::post().to(api::introspect))
+                        .default_service(web::to(|| async { api::method_not_allowed("POST") })),
+                )
+                .service(
+                    web::resource("/keys/revoke")
+                        .app_data(web::PayloadConfig::new(api::exposed::MAX_REVOKE_BYTES))
+                        .route(web::post().to(api::exposed::revoke_by_secret))
+                        .default_service(web::to(|| async { api::method_not_allowed("POST") })),
+                )
+                .service(
+                    // GitHub may report thousands of tokens in one alert
+                    web::resource("/secret-scanning/github")
+                        .app_data(web::PayloadConfig::new(api::exposed::MAX_ALERT_BYTES))
+                        .route(web::post().to(api::exposed::github))
                         .default_service(web::to(|| async { api::method_not_allowed("POST") })),
                 ),
         )

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::api::last_used::LastUsedRecorder;
+use crate::api::scanning_keys::ScanningKeys;
 use crate::api::usage::UsageRecorder;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
@@ -30,4 +31,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Signs the login form's CSRF tokens (no session row before login).
     pub anonymous_csrf: AnonymousTokens,
+    /// GitHub's secret-scanning public keys (verifies its alerts).
+    pub scanning_keys: ScanningKeys,
 }

@@ -1,7 +1,11 @@
-//! The key-authenticated JSON API and RFC 7662 introspection. Keys are read only from the
-//! `Authorization: Bearer` header; a key in a query string, cookie or body is ignored.
+//! The key-authenticated JSON API and RFC 7662 introspection. Keys authenticate only from the
+//! `Authorization: Bearer` header; a key in a query string, cookie or body is ignored. (The
+//! exposed-key endpoints in `exposed` take secrets in the body to *revoke* them, never to
+//! authenticate with them.)
 
+pub mod exposed;
 pub mod last_used;
+pub mod scanning_keys;
 pub mod usage;
 
 /// The OpenAPI document of the key API (kept in sync by `tests/api/key_api.rs`).

@@ -29,6 +29,9 @@
 //! | `APP_USAGE_FLUSH_MS` | `5000` | how often buffered usage counts are added to the database |
 //! | `APP_USAGE` | `on` | `off` stops recording usage (benchmarks only) |
 //! | `APP_USAGE_MAX_ENTRIES` | `100000` | usage entries buffered at most between flushes; more are counted as dropped |
+//! | `APP_GITHUB_SCANNING_KEYS` | unset | file holding GitHub's secret-scanning public keys (the shape of `api.github.com/meta/public_keys/secret_scanning`); unset = every alert is refused with 401. Re-read when an alert names a key it lacks, so replacing the file rotates keys without a restart |
+//! | `APP_GITHUB_SCANNING_KEYS_URL` | unset | where to fetch a fresh key document when an alert names an unknown key (at most once a minute, 5 s timeout) |
+//! | `APP_REVOKE_MAX_PER_MINUTE` | `10` | calls to the public `POST /api/v1/keys/revoke` per client IP a minute; more get 429 |
 //!
 //! Every number has an upper bound too, so no setting can overflow the arithmetic it feeds.
 
@@ -38,7 +41,9 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 mod network;
+mod scanning;
 pub use network::{PublicUrl, parse_proxies};
+pub use scanning::ScanningSettings;
 
 /// A secret value that never prints itself.
 #[derive(Clone)]
@@ -127,6 +132,8 @@ pub struct Settings {
     pub usage_enabled: bool,
     /// Usage entries buffered at most between flushes.
     pub usage_max_entries: usize,
+    /// GitHub's secret-scanning keys and the public revoke endpoint's limit.
+    pub scanning: ScanningSettings,
 }
 
 /// A variable that is missing or invalid; the message names it and never shows a secret value.
@@ -273,6 +280,7 @@ impl Settings {
                 Some(_) => return Err(err("APP_LAST_USED", "must be on or off")),
             },
             log_format,
+            scanning: ScanningSettings::from_lookup(&lookup)?,
             metrics_listen: match lookup("APP_METRICS_LISTEN") {
                 None => None,
                 Some(v) if v.trim().is_empty() => None,

@@ -7,7 +7,7 @@ use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
 use crate::domain::usage::Outcome;
-use crate::domain::{AuditAction, AuthFailure, Role, Scope, WalletKind};
+use crate::domain::{AuditAction, AuthFailure, RevokeReason, Role, Scope, WalletKind};
 
 macro_rules! text_enum {
     ($($t:ident),* $(,)?) => {$(
@@ -28,4 +28,12 @@ macro_rules! text_enum {
     )*};
 }
 
-text_enum!(AuditAction, AuthFailure, Outcome, Role, Scope, WalletKind);
+text_enum!(
+    AuditAction,
+    AuthFailure,
+    Outcome,
+    RevokeReason,
+    Role,
+    Scope,
+    WalletKind
+);

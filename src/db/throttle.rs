@@ -1,5 +1,6 @@
 //! Login throttling, per e-mail (`login_throttle`, known e-mails or not, so it reveals nothing)
-//! and per client IP (`login_ip_throttle`). An attempt is counted *before* its password is
+//! and per client IP (`login_ip_throttle`); and the per-IP limit of the public revoke-by-secret
+//! endpoint (`revoke_throttle`). An attempt is counted *before* its password is
 //! checked, in one upsert that returns the count, so parallel guesses cannot outrun the limit:
 //! the attempt that makes the count exceed it is refused without being checked.
 //!
@@ -66,6 +67,35 @@ pub async fn admit_ip(
     )
     .bind::<Text, _>(client_ip)
     .bind::<Int8, _>(window_secs)
+    .get_result(conn)
+    .await?;
+    Ok(c.admission(max))
+}
+
+/// The window of the public revoke-by-secret endpoint's per-IP limit.
+pub const REVOKE_WINDOW_SECS: i64 = 60;
+
+/// Counts a call to the public revoke-by-secret endpoint for `client_ip` (refused calls
+/// count too, so hammering never earns a call), in a fixed one-minute window.
+pub async fn admit_revoke(
+    conn: &mut AsyncPgConnection,
+    client_ip: &str,
+    max: i32,
+) -> QueryResult<Admission> {
+    let c: Counted = diesel::sql_query(
+        "INSERT INTO revoke_throttle AS t (client_ip, calls, window_start)
+              VALUES ($1, 1, now())
+         ON CONFLICT (client_ip) DO UPDATE SET
+              calls = CASE WHEN t.window_start <= now() - make_interval(secs => $2)
+                           THEN 1 ELSE least(t.calls, 1000000) + 1 END,
+              window_start = CASE WHEN t.window_start <= now() - make_interval(secs => $2)
+                                  THEN now() ELSE t.window_start END
+         RETURNING calls AS failures, false AS locked,
+              ceil(extract(epoch FROM window_start + make_interval(secs => $2) - now()))::int8
+                  AS retry",
+    )
+    .bind::<Text, _>(client_ip)
+    .bind::<Int8, _>(REVOKE_WINDOW_SECS)
     .get_result(conn)
     .await?;
     Ok(c.admission(max))
@@ -186,5 +216,15 @@ pub async fn prune(
     .bind::<Int8, _>(batch)
     .execute(conn)
     .await?;
-    Ok(emails + ips)
+    let revokes = diesel::sql_query(
+        "DELETE FROM revoke_throttle WHERE client_ip IN (
+             SELECT client_ip FROM revoke_throttle
+              WHERE window_start <= now() - make_interval(secs => $1)
+              LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<Int8, _>(REVOKE_WINDOW_SECS)
+    .bind::<Int8, _>(batch)
+    .execute(conn)
+    .await?;
+    Ok(emails + ips + revokes)
 }

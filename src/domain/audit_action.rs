@@ -125,7 +125,13 @@ impl AuditAction {
             AuditAction::KeyCreated => format!("Created key “{name}”"),
             AuditAction::KeyRenamed => format!("Renamed key to “{name}”"),
             AuditAction::KeyExpirationChanged => format!("Changed the expiration of “{name}”"),
-            AuditAction::KeyRevoked => format!("Revoked key “{name}”"),
+            AuditAction::KeyRevoked => match text("reason") {
+                Some("exposed") => format!("Key “{name}” was found exposed and revoked"),
+                Some("reported") => {
+                    format!("Key “{name}” was reported as leaked by someone holding it and revoked")
+                }
+                _ => format!("Revoked key “{name}”"),
+            },
             AuditAction::KeyDeleted => format!("Deleted key “{name}”"),
             AuditAction::KeyRolled => match text("grace") {
                 Some("now") => format!("Rolled key “{name}” (the old secret stopped at once)"),
@@ -173,6 +179,24 @@ mod tests {
             assert!(!text.contains('.') && !text.contains('_'), "{text}");
         }
         assert_eq!(AuditAction::parse("key.exploded"), None);
+    }
+
+    #[test]
+    fn a_revocation_without_its_owner_says_why() {
+        let d = |reason: &str| serde_json::json!({ "name": "bot", "reason": reason });
+        assert_eq!(
+            AuditAction::KeyRevoked.describe(&d("exposed")),
+            "Key “bot” was found exposed and revoked"
+        );
+        assert!(
+            AuditAction::KeyRevoked
+                .describe(&d("reported"))
+                .contains("reported as leaked")
+        );
+        assert_eq!(
+            AuditAction::KeyRevoked.describe(&serde_json::json!({ "name": "bot" })),
+            "Revoked key “bot”"
+        );
     }
 
     #[test]

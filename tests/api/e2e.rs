@@ -1041,6 +1041,72 @@ async fn the_key_detail_page_is_accessible_and_fits_at_1280_and_390() {
     b.close().await;
 }
 
+#[tokio::test]
+async fn an_exposed_key_page_is_accessible_and_a_long_reported_url_fits_at_1280_and_390() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let u = app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("leaky-bot").await;
+    let id = app.key_id_of(&secret).await;
+    let hasher = keydesk::domain::KeyHasher::new(app.settings.key_pepper.expose());
+    let long_url = format!(
+        "https://github.com/someone/bot/blob/{}/config.py",
+        "a".repeat(1900)
+    );
+    let mut c = app.conn().await;
+    keydesk::db::api_keys::revoke_exposed(
+        &mut c,
+        &[keydesk::db::api_keys::Sighting {
+            hash: hasher.hash(&keydesk::domain::PlainKey::parse(&secret).unwrap()),
+            url: Some(long_url),
+            source: Some("commit".into()),
+        }],
+        keydesk::domain::RevokeReason::Exposed,
+        "github",
+        &origin(),
+    )
+    .await
+    .unwrap();
+    let staff = app
+        .create_user("exposure-staff@example.com", Role::Support, false, &[])
+        .await;
+    browser_login(&b, &base, &u).await;
+    for (w, h) in [(1280, 900), (390, 844)] {
+        b.set_window_size(w, h).await.unwrap();
+        for p in [
+            format!("/settings/api-keys/{id}"),
+            "/settings/api-keys?show=all".to_owned(),
+        ] {
+            b.goto(&format!("{base}{p}")).await.unwrap();
+            let text = b
+                .find(Locator::Css("main"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(text.contains("Revoked — found exposed"), "{p}");
+            let v = axe_violations(&b).await;
+            assert!(v.is_empty(), "{w}px {p}: {v:?}");
+            assert!(!scrolls_sideways(&b).await, "{w}px {p} scrolls sideways");
+        }
+        b.goto(&format!("{base}/settings/api-keys/{id}"))
+            .await
+            .unwrap();
+        screenshot(&b, &format!("exposed-{w}")).await;
+    }
+    b.delete_all_cookies().await.unwrap();
+    browser_login(&b, &base, &staff).await;
+    b.set_window_size(1280, 900).await.unwrap();
+    b.goto(&format!("{base}/support/accounts/{}", u.id))
+        .await
+        .unwrap();
+    let v = axe_violations(&b).await;
+    assert!(v.is_empty(), "support: {v:?}");
+    b.close().await;
+}
+
 pub(crate) async fn wait_for_path_prefix(c: &Client, prefix: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

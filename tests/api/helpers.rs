@@ -235,6 +235,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         usage_flush: Duration::from_millis(200),
         usage_enabled: true,
         usage_max_entries: 100_000,
+        scanning: keydesk::config::ScanningSettings::default(),
     }
 }
 

@@ -346,7 +346,15 @@ async fn the_openapi_document_matches_the_api() {
     assert_eq!(res.status(), 200);
     let doc: serde_json::Value = res.json().await.unwrap();
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
-    assert_eq!(paths, ["/api/v1/introspect", "/api/v1/me"]);
+    assert_eq!(
+        paths,
+        [
+            "/api/v1/introspect",
+            "/api/v1/keys/revoke",
+            "/api/v1/me",
+            "/api/v1/secret-scanning/github"
+        ]
+    );
     // every error code the server can send is documented, and nothing else
     let documented: Vec<&str> =
         doc["components"]["schemas"]["AuthError"]["properties"]["error_code"]["enum"]

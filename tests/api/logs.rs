@@ -20,6 +20,7 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
     let session_key = "ab".repeat(64);
     let pepper = "cd".repeat(32);
     let introspection = "introspection-secret-token-0123456789abcdef";
+    let github = crate::exposed::Github::new();
     let log_path = std::env::temp_dir().join(format!("keydesk-log-{port}.txt"));
     let log_file = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_keydesk"))
@@ -31,6 +32,7 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
         .env("APP_INTROSPECTION_TOKEN", introspection)
         .env("APP_LISTEN", format!("127.0.0.1:{port}"))
         .env("APP_WORKERS", "1")
+        .env("APP_GITHUB_SCANNING_KEYS", &github.file)
         // so long that only the flush at shutdown can write "last used"
         .env("APP_LAST_USED_FLUSH_MS", "600000")
         .env("RUST_LOG", "debug")
@@ -192,6 +194,31 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
         .await
         .unwrap();
 
+    // Exposed keys: a signed GitHub alert and a revoke-by-secret call, each with the real key
+    // and a well-formed stranger; the log may say which key was revoked, never its secret.
+    let strangers: Vec<String> = (0..2)
+        .map(|_| keydesk::domain::PlainKey::generate().expose().to_owned())
+        .collect();
+    secrets.extend(strangers.iter().cloned());
+    let body = crate::exposed::alert_body(&[key.clone(), strangers[0].clone()]);
+    let res = client
+        .post(format!("{base}/api/v1/secret-scanning/github"))
+        .header("content-type", "application/json")
+        .header("Github-Public-Key-Identifier", &github.key_id)
+        .header("Github-Public-Key-Signature", github.sign(&body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = client
+        .post(format!("{base}/api/v1/keys/revoke"))
+        .json(&serde_json::json!({ "keys": [key, strangers[1]] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+
     // Oversized forms are refused with 413 and leave no memory behind.
     let big = form(&[("csrf_token", &token), ("name", &"x".repeat(64 * 1024))]);
     for _ in 0..50 {
@@ -299,6 +326,10 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
         .unwrap();
     let _ = std::fs::remove_file(&log_path);
     assert!(log.contains("request"), "the access log was written");
+    assert!(
+        log.contains("key revoked: its secret was exposed"),
+        "the revocation itself is logged"
+    );
     for s in &secrets {
         assert!(
             !log.contains(s.as_str()),

@@ -11,6 +11,7 @@ mod api_keys;
 mod create_key;
 mod e2e;
 mod e2e_roll;
+mod exposed;
 mod foundation;
 mod hardening;
 mod helpers;

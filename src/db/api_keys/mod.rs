@@ -1,11 +1,13 @@
 //! The `api_keys` table, in the rooms readers look for: this file holds the row types, the
 //! create transaction and the owner-filtered reads; `lifecycle` the changes (rename, re-date,
-//! revoke, delete) and their outcomes; `verify` the hot path that authenticates a presented
+//! revoke, delete) and their outcomes; `exposure` the revocation of keys found exposed or
+//! reported by whoever holds them; `verify` the hot path that authenticates a presented
 //! key; `eligibility` the facts the create rule is decided from; `page` the keys page's read
 //! model. Every query is filtered by the owning account, except the lookups by hash.
 
 pub mod edit;
 mod eligibility;
+mod exposure;
 mod lifecycle;
 mod page;
 mod roll;
@@ -14,6 +16,7 @@ mod verify;
 
 pub use edit::{NoteOutcome, ScopesOutcome, set_note_for_account, set_scopes_for_account};
 pub use eligibility::{count_active_for_account, eligibility_for_account};
+pub use exposure::{ExposureReport, Revoked, Sighting, revoke_exposed};
 pub use lifecycle::{
     DeleteOutcome, ExpirationOutcome, RenameOutcome, RevokeOutcome, delete_for_account,
     rename_for_account, revoke_for_account, set_expiration_for_account,
@@ -33,7 +36,7 @@ use super::schema::api_keys;
 use crate::domain::eligibility::Eligibility;
 use crate::domain::key::HASH_VERSION;
 use crate::domain::{
-    AuditAction, Expiration, KeyDates, KeyHasher, KeyName, KeyNote, PlainKey, Scope,
+    AuditAction, Expiration, KeyDates, KeyHasher, KeyName, KeyNote, PlainKey, RevokeReason, Scope,
 };
 
 /// A key's metadata: everything but its hash.
@@ -74,6 +77,12 @@ pub struct KeyRow {
     pub rolled_at: Option<DateTime<Utc>>,
     /// The successor it was rolled onto.
     pub rolled_to: Option<Uuid>,
+    /// Why it was revoked when its owner didn't revoke it (found exposed, reported).
+    pub revoked_reason: Option<RevokeReason>,
+    /// Where it was found exposed, as reported (text, never a link).
+    pub exposed_url: Option<String>,
+    /// What kind of place it was found in, as reported.
+    pub exposed_source: Option<String>,
 }
 
 impl KeyRow {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
+use super::exposure_view::ExposureView;
 use crate::db::api_keys::KeyRow;
 use crate::domain::KeyStatus;
 use crate::domain::key_status::{is_deletable, used_recently};
@@ -53,6 +54,8 @@ pub struct KeyView {
     pub requests_24h: i64,
     /// Why a paused key is paused ("API keys aren't enabled"), else empty.
     pub pause_reason: &'static str,
+    /// Why and where it was found exposed, for a key revoked without its owner.
+    pub exposure: Option<ExposureView>,
     /// Its status is Paused.
     paused: bool,
 }
@@ -92,8 +95,17 @@ impl KeyView {
             last_used_title,
             created: local_date(k.created_at, tz),
             created_title: format!("{} ({zone})", local_datetime(k.created_at, tz)),
-            status: status.label().to_owned(),
-            status_css: status.css(),
+            // "Revoked — found exposed" says more than "Revoked" and asks for action
+            status: k
+                .revoked_reason
+                .filter(|_| status == KeyStatus::Revoked)
+                .map_or(status.label(), |r| r.status_label())
+                .to_owned(),
+            status_css: if k.revoked_reason.is_some() && status == KeyStatus::Revoked {
+                "exposed" // a longer word that wraps, in the alert colour: it asks for action
+            } else {
+                status.css()
+            },
             revoked: status == KeyStatus::Revoked,
             rolling,
             last_client_ip: k.last_client_ip.clone().unwrap_or_default(),
@@ -105,6 +117,7 @@ impl KeyView {
                 .unwrap_or_default(),
             requests_24h: 0,
             pause_reason: "",
+            exposure: ExposureView::of(k, tz, now),
             paused: status == KeyStatus::Paused,
         }
     }

@@ -19,6 +19,7 @@ use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
 use crate::templates::{Layout, render};
 
+pub use super::exposure_view::ExposureView;
 pub use super::secret::SecretView;
 
 pub use super::key_view::KeyView;

@@ -12,9 +12,9 @@ use super::layout;
 use crate::auth::CurrentUser;
 use crate::db::audit::{self, NewEvent};
 use crate::db::{api_keys, users, wallets};
-use crate::domain::AuditAction;
 use crate::domain::time::{local_date, local_datetime, zone};
 use crate::domain::wallet::short_address;
+use crate::domain::{AuditAction, RevokeReason};
 use crate::error::AppError;
 use crate::routes::api_keys::view::KeyView;
 use crate::routes::eligibility_view::{ReasonView, reasons};
@@ -188,7 +188,14 @@ pub async fn account(
                     .revoked_at
                     .map(|t| local_datetime(t, tz))
                     .unwrap_or_default(),
-                revoked_by: k.revoked_by.map(|id| who(Some(id))).unwrap_or_default(),
+                revoked_by: match (k.revoked_by, k.revoked_reason) {
+                    (Some(id), _) => who(Some(id)),
+                    (None, Some(RevokeReason::Exposed)) => "keydesk: found exposed".to_owned(),
+                    (None, Some(RevokeReason::Reported)) => {
+                        "keydesk: reported by someone holding the secret".to_owned()
+                    }
+                    (None, None) => String::new(),
+                },
             })
             .collect(),
         trail: events
