@@ -4,19 +4,13 @@ use crate::helpers::*;
 use keydesk::db::api_keys;
 use keydesk::domain::{Role, WalletKind};
 
-async fn page_for(app: &TestApp, enabled: bool, wallets: &[(WalletKind, &str)]) -> (u16, String) {
-    let u = app
-        .create_user("someone@example.com", Role::Member, enabled, wallets)
-        .await;
-    assert_eq!(app.login(&u.email, &u.password).await.status(), 303);
-    app.get_html("/settings/api-keys").await
-}
-
 #[tokio::test]
 async fn an_eligible_account_sees_no_reasons_and_the_create_button() {
     let app = spawn_app().await;
     let addr = random_address();
-    let (status, html) = page_for(&app, true, &[(WalletKind::External, &addr)]).await;
+    let (status, html) = app
+        .keys_page_for(true, &[(WalletKind::External, &addr)])
+        .await;
     assert_eq!(status, 200);
     assert!(!html.contains("You can't create keys yet"));
     assert!(html.contains("id=\"create-button\""));
@@ -27,7 +21,9 @@ async fn an_eligible_account_sees_no_reasons_and_the_create_button() {
 async fn every_failing_reason_is_shown_at_once_with_its_next_step() {
     let app = spawn_app().await;
     let addr = "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJo99fQ2";
-    let (_, html) = page_for(&app, false, &[(WalletKind::Custodial, addr)]).await;
+    let (_, html) = app
+        .keys_page_for(false, &[(WalletKind::Custodial, addr)])
+        .await;
     assert!(html.contains("data-code=\"api_keys_not_enabled\""));
     assert!(html.contains("Contact hello@phygitals.com to request access."));
     assert!(html.contains("data-code=\"only_platform_wallets\""));
@@ -44,7 +40,7 @@ async fn every_failing_reason_is_shown_at_once_with_its_next_step() {
 #[tokio::test]
 async fn an_account_without_wallets_is_told_to_link_one() {
     let app = spawn_app().await;
-    let (_, html) = page_for(&app, true, &[]).await;
+    let (_, html) = app.keys_page_for(true, &[]).await;
     assert!(html.contains("data-code=\"no_external_wallet\""));
     assert!(!html.contains("data-code=\"api_keys_not_enabled\""));
     assert!(html.contains("No self-custodied Solana wallet is linked."));

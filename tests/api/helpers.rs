@@ -583,6 +583,43 @@ impl TestApp {
             .await
     }
 
+    /// The key row with this name (the newest, when a roll made two).
+    pub async fn key_named(&self, name: &str) -> keydesk::db::api_keys::KeyRow {
+        use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+        use keydesk::db::schema::api_keys;
+        let mut c = self.conn().await;
+        api_keys::table
+            .filter(api_keys::name.eq(name))
+            .order(api_keys::created_at.desc())
+            .select(keydesk::db::api_keys::KeyRow::as_select())
+            .first(&mut c)
+            .await
+            .unwrap()
+    }
+
+    /// Signs up a member with this eligibility, signs in, and returns the keys page.
+    pub async fn keys_page_for(
+        &self,
+        enabled: bool,
+        wallets_: &[(WalletKind, &str)],
+    ) -> (u16, String) {
+        let u = self
+            .create_user("someone@example.com", Role::Member, enabled, wallets_)
+            .await;
+        assert_eq!(self.login(&u.email, &u.password).await.status(), 303);
+        self.get_html("/settings/api-keys").await
+    }
+
+    /// Starts linking a wallet: asks for a challenge for `address`.
+    pub async fn start_wallet_link(&self, address: &str) -> reqwest::Response {
+        let token = self.csrf().await;
+        self.post_form(
+            "/settings/wallets/challenge",
+            &[("csrf_token", &token), ("address", address)],
+        )
+        .await
+    }
+
     /// The key row with this id.
     pub async fn key_row(&self, id: uuid::Uuid) -> keydesk::db::api_keys::KeyRow {
         use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};

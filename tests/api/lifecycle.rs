@@ -3,43 +3,16 @@
 use crate::helpers::*;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use keydesk::db::audit;
 use keydesk::db::schema::api_keys;
 use keydesk::domain::Role;
 use uuid::Uuid;
-
-async fn key_of(app: &TestApp, name: &str) -> keydesk::db::api_keys::KeyRow {
-    let mut c = app.conn().await;
-    api_keys::table
-        .filter(api_keys::name.eq(name))
-        .select(keydesk::db::api_keys::KeyRow::as_select())
-        .first(&mut c)
-        .await
-        .unwrap()
-}
-
-async fn act(app: &TestApp, id: Uuid, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let token = app.csrf().await;
-    let mut pairs = vec![("csrf_token", token.as_str())];
-    pairs.extend_from_slice(fields);
-    app.post_form(&format!("/settings/api-keys/{id}/{action}"), &pairs)
-        .await
-}
-
-async fn events(app: &TestApp, account: Uuid, action: &str) -> usize {
-    let mut c = app.conn().await;
-    audit::list_for_account_action(&mut c, account, crate::helpers::action(action))
-        .await
-        .unwrap()
-        .len()
-}
 
 #[tokio::test]
 async fn revoking_is_confirmed_immediate_audited_and_idempotent() {
     let app = spawn_app().await;
     let user = app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("prod").await;
-    let key = key_of(&app, "prod").await;
+    let key = app.key_named("prod").await;
     app.me(Some(&format!("Bearer {secret}"))).await; // used just now
     app.last_used.flush_now().await;
 
@@ -55,7 +28,7 @@ async fn revoking_is_confirmed_immediate_audited_and_idempotent() {
     );
     assert!(page.contains("This key was used just now."));
 
-    let res = act(&app, key.id, "revoke", &[]).await;
+    let res = app.act(key.id, "revoke", &[]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(
         app.me(Some(&format!("Bearer {secret}"))).await.status(),
@@ -69,16 +42,16 @@ async fn revoking_is_confirmed_immediate_audited_and_idempotent() {
     let (_, again) = app.get_html("/settings/api-keys").await;
     assert!(!again.contains("Revoked “prod”"), "flash shown only once");
 
-    let res = act(&app, key.id, "revoke", &[]).await;
+    let res = app.act(key.id, "revoke", &[]).await;
     assert_eq!(res.status(), 303);
     let (_, list) = app.get_html("/settings/api-keys").await;
     assert!(list.contains("was already revoked; nothing changed"));
     assert_eq!(
-        events(&app, user.id, "key.revoked").await,
+        app.events(user.id, "key.revoked").await.len(),
         1,
         "double revoke, one event"
     );
-    let k = key_of(&app, "prod").await;
+    let k = app.key_named("prod").await;
     assert!(k.revoked_at.is_some());
     assert_eq!(k.revoked_by, Some(user.id));
 }
@@ -89,15 +62,15 @@ async fn renaming_follows_the_name_rules_and_never_touches_revoked_keys() {
     let user = app.eligible_user_logged_in().await;
     app.create_key_secret("alpha").await;
     app.create_key_secret("beta").await;
-    let alpha = key_of(&app, "alpha").await;
+    let alpha = app.key_named("alpha").await;
     assert_eq!(
-        act(&app, alpha.id, "name", &[("name", "  gamma ")])
+        app.act(alpha.id, "name", &[("name", "  gamma ")])
             .await
             .status(),
         303
     );
-    assert_eq!(key_of(&app, "gamma").await.id, alpha.id);
-    let res = act(&app, alpha.id, "name", &[("name", "BETA")]).await;
+    assert_eq!(app.key_named("gamma").await.id, alpha.id);
+    let res = app.act(alpha.id, "name", &[("name", "BETA")]).await;
     assert_eq!(res.status(), 422);
     assert!(
         res.text()
@@ -105,7 +78,7 @@ async fn renaming_follows_the_name_rules_and_never_touches_revoked_keys() {
             .unwrap()
             .contains("Name is already used by another key")
     );
-    let res = act(&app, alpha.id, "name", &[("name", "")]).await;
+    let res = app.act(alpha.id, "name", &[("name", "")]).await;
     assert_eq!(res.status(), 422);
     assert!(
         res.text()
@@ -113,10 +86,10 @@ async fn renaming_follows_the_name_rules_and_never_touches_revoked_keys() {
             .unwrap()
             .contains("Enter a name for the key")
     );
-    assert_eq!(events(&app, user.id, "key.renamed").await, 1);
+    assert_eq!(app.events(user.id, "key.renamed").await.len(), 1);
 
-    act(&app, alpha.id, "revoke", &[]).await;
-    let res = act(&app, alpha.id, "name", &[("name", "delta")]).await;
+    app.act(alpha.id, "revoke", &[]).await;
+    let res = app.act(alpha.id, "name", &[("name", "delta")]).await;
     assert_eq!(res.status(), 409);
     assert!(
         res.text()
@@ -124,7 +97,7 @@ async fn renaming_follows_the_name_rules_and_never_touches_revoked_keys() {
             .unwrap()
             .contains("Revoked keys can&#39;t be changed — create a new key instead.")
     );
-    assert_eq!(key_of(&app, "gamma").await.id, alpha.id);
+    assert_eq!(app.key_named("gamma").await.id, alpha.id);
 }
 
 #[tokio::test]
@@ -132,18 +105,17 @@ async fn changing_the_expiration_switches_between_never_and_a_date() {
     let app = spawn_app().await;
     let user = app.eligible_user_logged_in().await;
     app.create_key_secret("k").await;
-    let k = key_of(&app, "k").await;
+    let k = app.key_named("k").await;
     assert!(k.expires_at.is_some());
     assert_eq!(
-        act(&app, k.id, "expiration", &[("expiration", "never")])
+        app.act(k.id, "expiration", &[("expiration", "never")])
             .await
             .status(),
         303
     );
-    assert_eq!(key_of(&app, "k").await.expires_at, None);
+    assert_eq!(app.key_named("k").await.expires_at, None);
     assert_eq!(
-        act(
-            &app,
+        app.act(
             k.id,
             "expiration",
             &[
@@ -156,28 +128,30 @@ async fn changing_the_expiration_switches_between_never_and_a_date() {
         303
     );
     assert_eq!(
-        key_of(&app, "k").await.expires_at.unwrap().to_rfc3339(),
+        app.key_named("k").await.expires_at.unwrap().to_rfc3339(),
         "2031-01-02T03:04:00+00:00"
     );
-    let res = act(
-        &app,
-        k.id,
-        "expiration",
-        &[
-            ("expiration", "custom"),
-            ("custom_expiration", "2001-01-01T00:00"),
-        ],
-    )
-    .await;
+    let res = app
+        .act(
+            k.id,
+            "expiration",
+            &[
+                ("expiration", "custom"),
+                ("custom_expiration", "2001-01-01T00:00"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert!(html.contains("at least one minute in the future"));
     assert!(html.contains("value=\"2001-01-01T00:00\""), "input kept");
-    assert_eq!(events(&app, user.id, "key.expiration_changed").await, 2);
-    act(&app, k.id, "revoke", &[]).await;
-    let res = act(&app, k.id, "expiration", &[("expiration", "never")]).await;
+    assert_eq!(app.events(user.id, "key.expiration_changed").await.len(), 2);
+    app.act(k.id, "revoke", &[]).await;
+    let res = app
+        .act(k.id, "expiration", &[("expiration", "never")])
+        .await;
     assert_eq!(res.status(), 409);
-    assert!(key_of(&app, "k").await.revoked_at.is_some());
+    assert!(app.key_named("k").await.revoked_at.is_some());
 }
 
 #[tokio::test]
@@ -187,7 +161,7 @@ async fn re_dating_an_expired_key_respects_the_ten_key_limit() {
     for i in 0..10 {
         app.create_key_secret(&format!("k{i}")).await;
     }
-    let k0 = key_of(&app, "k0").await;
+    let k0 = app.key_named("k0").await;
     let mut c = app.conn().await;
     diesel::update(api_keys::table.find(k0.id))
         .set(api_keys::expires_at.eq(chrono::Utc::now() - chrono::Duration::hours(1)))
@@ -195,7 +169,7 @@ async fn re_dating_an_expired_key_respects_the_ten_key_limit() {
         .await
         .unwrap();
     app.create_key_secret("k10").await; // back at 10 active
-    let res = act(&app, k0.id, "expiration", &[("expiration", "90")]).await;
+    let res = app.act(k0.id, "expiration", &[("expiration", "90")]).await;
     assert_eq!(res.status(), 409);
     assert!(
         res.text()
@@ -203,11 +177,11 @@ async fn re_dating_an_expired_key_respects_the_ten_key_limit() {
             .unwrap()
             .contains("You already have 10 active keys")
     );
-    assert!(key_of(&app, "k0").await.expires_at.unwrap() < chrono::Utc::now());
+    assert!(app.key_named("k0").await.expires_at.unwrap() < chrono::Utc::now());
     // with room again, re-dating works and the key is active
-    act(&app, key_of(&app, "k1").await.id, "revoke", &[]).await;
+    app.act(app.key_named("k1").await.id, "revoke", &[]).await;
     assert_eq!(
-        act(&app, k0.id, "expiration", &[("expiration", "90")])
+        app.act(k0.id, "expiration", &[("expiration", "90")])
             .await
             .status(),
         303
@@ -219,8 +193,8 @@ async fn only_revoked_or_expired_keys_can_be_deleted_and_their_events_stay() {
     let app = spawn_app().await;
     let user = app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("live").await;
-    let live = key_of(&app, "live").await;
-    let res = act(&app, live.id, "delete", &[]).await;
+    let live = app.key_named("live").await;
+    let res = app.act(live.id, "delete", &[]).await;
     assert_eq!(res.status(), 409);
     assert!(
         res.text()
@@ -233,11 +207,11 @@ async fn only_revoked_or_expired_keys_can_be_deleted_and_their_events_stay() {
         200,
         "still works"
     );
-    act(&app, live.id, "revoke", &[]).await;
-    assert_eq!(act(&app, live.id, "delete", &[]).await.status(), 303);
+    app.act(live.id, "revoke", &[]).await;
+    assert_eq!(app.act(live.id, "delete", &[]).await.status(), 303);
     assert_eq!(app.key_count(user.id).await, 0);
-    assert_eq!(events(&app, user.id, "key.created").await, 1);
-    assert_eq!(events(&app, user.id, "key.deleted").await, 1);
+    assert_eq!(app.events(user.id, "key.created").await.len(), 1);
+    assert_eq!(app.events(user.id, "key.deleted").await.len(), 1);
     let (_, page) = app.get_html("/settings/api-keys?show=all").await;
     assert!(
         page.contains("Deleted key “live”"),
@@ -250,7 +224,7 @@ async fn another_accounts_key_is_the_same_404_as_a_missing_one_and_stays_unchang
     let app = spawn_app().await;
     let owner = app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("theirs").await;
-    let key = key_of(&app, "theirs").await;
+    let key = app.key_named("theirs").await;
     let _intruder = app.eligible_user_logged_in().await;
     let random = Uuid::new_v4();
     for (action, fields) in [
@@ -259,8 +233,8 @@ async fn another_accounts_key_is_the_same_404_as_a_missing_one_and_stays_unchang
         ("name", vec![("name", "mine")]),
         ("expiration", vec![("expiration", "never")]),
     ] {
-        let theirs = act(&app, key.id, action, &fields).await;
-        let missing = act(&app, random, action, &fields).await;
+        let theirs = app.act(key.id, action, &fields).await;
+        let missing = app.act(random, action, &fields).await;
         assert_eq!(theirs.status(), 404, "{action}");
         assert_eq!(missing.status(), 404, "{action}");
         let (a, b) = (theirs.text().await.unwrap(), missing.text().await.unwrap());
@@ -277,7 +251,7 @@ async fn another_accounts_key_is_the_same_404_as_a_missing_one_and_stays_unchang
             .status(),
         404
     );
-    let k = key_of(&app, "theirs").await;
+    let k = app.key_named("theirs").await;
     assert!(k.revoked_at.is_none() && k.name == "theirs");
     assert_eq!(k.account_id, owner.id);
     assert_eq!(
@@ -291,22 +265,22 @@ async fn extra_form_fields_cannot_reach_other_columns() {
     let app = spawn_app().await;
     let user = app.eligible_user_logged_in().await;
     app.create_key_secret("k").await;
-    let k = key_of(&app, "k").await;
+    let k = app.key_named("k").await;
     let other = Uuid::new_v4().to_string();
-    let res = act(
-        &app,
-        k.id,
-        "name",
-        &[
-            ("name", "k2"),
-            ("user_id", &other),
-            ("account_id", &other),
-            ("revoked_at", "2020-01-01T00:00:00Z"),
-        ],
-    )
-    .await;
+    let res = app
+        .act(
+            k.id,
+            "name",
+            &[
+                ("name", "k2"),
+                ("user_id", &other),
+                ("account_id", &other),
+                ("revoked_at", "2020-01-01T00:00:00Z"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 303);
-    let after = key_of(&app, "k2").await;
+    let after = app.key_named("k2").await;
     assert_eq!(after.account_id, user.id);
     assert!(after.revoked_at.is_none());
 }
@@ -316,7 +290,7 @@ async fn a_rename_racing_a_revoke_leaves_the_key_revoked() {
     let app = spawn_app().await;
     let user = app.eligible_user_logged_in().await;
     app.create_key_secret("raced").await;
-    let k = key_of(&app, "raced").await;
+    let k = app.key_named("raced").await;
     let mut tasks = Vec::new();
     for i in 0..10 {
         let url = app.db.url();
@@ -356,7 +330,7 @@ async fn a_rename_racing_a_revoke_leaves_the_key_revoked() {
         .await
         .unwrap();
     assert!(after.is_some(), "the revoke stands");
-    assert_eq!(events(&app, user.id, "key.revoked").await, 1);
+    assert_eq!(app.events(user.id, "key.revoked").await.len(), 1);
     let _ = Role::Member;
 }
 
@@ -365,7 +339,7 @@ async fn the_list_offers_each_action_with_a_no_js_link() {
     let app = spawn_app().await;
     app.eligible_user_logged_in().await;
     app.create_key_secret("k").await;
-    let k = key_of(&app, "k").await;
+    let k = app.key_named("k").await;
     let (_, html) = app.get_html("/settings/api-keys").await;
     for action in ["expiration", "name", "revoke"] {
         assert!(

@@ -43,15 +43,6 @@ fn message(html: &str) -> String {
         .replace("&#34;", "\"")
 }
 
-async fn start_link(app: &TestApp, address: &str) -> reqwest::Response {
-    let token = app.csrf().await;
-    app.post_form(
-        "/settings/wallets/challenge",
-        &[("csrf_token", &token), ("address", address)],
-    )
-    .await
-}
-
 async fn finish_link(
     app: &TestApp,
     challenge_html: &str,
@@ -92,7 +83,7 @@ async fn signing_the_challenge_links_the_wallet_and_makes_the_account_eligible()
     assert!(keys.contains("data-code=\"no_external_wallet\""));
 
     let w = new_wallet();
-    let res = start_link(&app, &w.address).await;
+    let res = app.start_wallet_link(&w.address).await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     let msg = message(&html);
@@ -125,7 +116,7 @@ async fn each_bad_link_attempt_is_refused_clearly_and_links_nothing() {
     let other = new_wallet();
 
     for bad in ["", "not-an-address", "0OIl0OIl", &w.address[..20]] {
-        let res = start_link(&app, bad).await;
+        let res = app.start_wallet_link(bad).await;
         assert_eq!(res.status(), 422, "{bad:?}");
         assert!(
             res.text()
@@ -136,7 +127,12 @@ async fn each_bad_link_attempt_is_refused_clearly_and_links_nothing() {
         );
     }
 
-    let html = start_link(&app, &w.address).await.text().await.unwrap();
+    let html = app
+        .start_wallet_link(&w.address)
+        .await
+        .text()
+        .await
+        .unwrap();
     let msg = message(&html);
     let cases = [
         (
@@ -203,7 +199,12 @@ async fn a_challenge_links_once_and_an_address_belongs_to_one_account() {
     let app = spawn_app().await;
     logged_in_without_wallet(&app).await;
     let w = new_wallet();
-    let html = start_link(&app, &w.address).await.text().await.unwrap();
+    let html = app
+        .start_wallet_link(&w.address)
+        .await
+        .text()
+        .await
+        .unwrap();
     let sig = sign(&w, &message(&html));
     assert_eq!(
         finish_link(&app, &html, &w.address, &sig).await.status(),
@@ -218,7 +219,7 @@ async fn a_challenge_links_once_and_an_address_belongs_to_one_account() {
         .create_user("second@example.com", Role::Member, true, &[])
         .await;
     app.login(&u2.email, &u2.password).await;
-    let res = start_link(&app, &w.address).await;
+    let res = app.start_wallet_link(&w.address).await;
     assert_eq!(res.status(), 409);
     assert!(
         res.text()
@@ -233,7 +234,12 @@ async fn unlinking_the_last_external_wallet_pauses_keys_and_relinking_resumes_th
     let app = spawn_app().await;
     let user = logged_in_without_wallet(&app).await;
     let w = new_wallet();
-    let html = start_link(&app, &w.address).await.text().await.unwrap();
+    let html = app
+        .start_wallet_link(&w.address)
+        .await
+        .text()
+        .await
+        .unwrap();
     finish_link(&app, &html, &w.address, &sign(&w, &message(&html))).await;
     let secret = app.create_key_secret("bot").await;
     assert_eq!(
@@ -272,7 +278,12 @@ async fn unlinking_the_last_external_wallet_pauses_keys_and_relinking_resumes_th
     let (_, keys) = app.get_html("/settings/api-keys").await;
     assert!(keys.contains("status-paused\">Paused<"));
 
-    let html = start_link(&app, &w.address).await.text().await.unwrap();
+    let html = app
+        .start_wallet_link(&w.address)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(
         finish_link(&app, &html, &w.address, &sign(&w, &message(&html)))
             .await
