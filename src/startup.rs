@@ -36,6 +36,7 @@ pub struct Application {
     usage: UsageRecorder,
     metrics_port: Option<u16>,
     metrics_server: Option<Server>,
+    notifier: crate::notify::Notifier,
 }
 
 impl Application {
@@ -77,6 +78,7 @@ impl Application {
             settings.usage_max_entries,
             metrics.clone(),
         );
+        let notifier = crate::notify::Notifier::start(pool.clone(), &settings, metrics.clone())?;
         let state = web::Data::new(AppState {
             key_hasher: KeyHasher::new(settings.key_pepper.expose()),
             password_hasher: Hasher::new(2, settings.login_queue),
@@ -162,6 +164,7 @@ impl Application {
             usage,
             metrics_port,
             metrics_server,
+            notifier,
         })
     }
 
@@ -190,7 +193,8 @@ impl Application {
         self.port
     }
 
-    /// Runs until the server stops (SIGINT/SIGTERM), then flushes buffered last-used times.
+    /// Runs until the server stops (SIGINT/SIGTERM), then flushes buffered last-used times and
+    /// usage, and stops the notice worker after the pass in progress.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let metrics = self.metrics_server.map(|m| {
             let handle = m.handle();
@@ -203,6 +207,7 @@ impl Application {
         }
         self.last_used.flush_now().await;
         self.usage.flush_now().await;
+        self.notifier.stop().await;
         result
     }
 }

@@ -28,6 +28,14 @@
 //! | `APP_USAGE_FLUSH_MS` | `5000` | how often buffered usage counts are added to the database |
 //! | `APP_USAGE` | `on` | `off` stops recording usage (benchmarks only) |
 //! | `APP_USAGE_MAX_ENTRIES` | `100000` | usage entries buffered at most between flushes; more are counted as dropped |
+//! | `APP_SMTP_URL` | unset | SMTP server for notification e-mail (`smtp://` / `smtps://`, credentials allowed; never printed); unset = no e-mail |
+//! | `APP_MAIL_FROM` | `keydesk <no-reply@localhost>` | sender of notification e-mails |
+//! | `APP_DIGEST_INTERVAL_SECS` | `86400` | at most one expiry digest per account per interval |
+//! | `APP_WEBHOOK_ALLOW_PRIVATE` | `false` | `true` lets webhooks reach loopback/private/link-local addresses (dev, tests) |
+//! | `APP_NOTIFY_WORKER` | `on` | `off`: this instance delivers no notices and runs no detector |
+//! | `APP_NOTIFY_POLL_MS` | `2000` | how often the outbox worker looks for due deliveries |
+//! | `APP_NOTIFY_BACKOFF_MS` | `30000` | first retry delay of a delivery; doubles per attempt, jittered, at most 1 h |
+//! | `APP_NOTIFY_MAX_ATTEMPTS` | `8` | attempts before a delivery is marked failed (kept for inspection) |
 //!
 //! Every number has an upper bound too, so no setting can overflow the arithmetic it feeds.
 
@@ -37,7 +45,9 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 mod network;
+mod notify;
 pub use network::{PublicUrl, parse_proxies};
+pub use notify::NotifySettings;
 
 /// A secret value that never prints itself.
 #[derive(Clone)]
@@ -124,6 +134,8 @@ pub struct Settings {
     pub usage_enabled: bool,
     /// Usage entries buffered at most between flushes.
     pub usage_max_entries: usize,
+    /// Notifications: e-mail, webhooks, the outbox worker, the digest (`config::notify`).
+    pub notify: NotifySettings,
 }
 
 /// A variable that is missing or invalid; the message names it and never shows a secret value.
@@ -263,6 +275,7 @@ impl Settings {
                 Some(_) => return Err(err("APP_USAGE", "must be on or off")),
             },
             usage_max_entries: parsed("APP_USAGE_MAX_ENTRIES", 100_000, 100, 10_000_000)? as usize,
+            notify: NotifySettings::from_lookup(&lookup)?,
             last_used_enabled: match lookup("APP_LAST_USED").as_deref() {
                 None | Some("on") => true,
                 Some("off") => false,

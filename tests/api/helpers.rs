@@ -234,6 +234,13 @@ pub fn test_settings(database_url: &str) -> Settings {
         usage_flush: Duration::from_millis(200),
         usage_enabled: true,
         usage_max_entries: 100_000,
+        // the worker polls often and retries soon, so notification tests run in seconds;
+        // tests that need e-mail or private webhook destinations switch them on
+        notify: keydesk::config::NotifySettings {
+            poll: Duration::from_millis(50),
+            backoff: Duration::from_millis(200),
+            ..Default::default()
+        },
     }
 }
 
