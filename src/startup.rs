@@ -309,6 +309,35 @@ fn pages(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(routes::wallets::unlink::page))
                         .route(web::post().to(routes::wallets::unlink::submit)),
                 )
-                .route("/time-zone", web::post().to(routes::time_zone::set)),
+                .route("/time-zone", web::post().to(routes::time_zone::set))
+                .route(
+                    "/notices/{id}/dismiss",
+                    web::post().to(routes::notifications::inapp::dismiss),
+                )
+                .service(
+                    web::resource("/notifications")
+                        .route(web::get().to(routes::notifications::prefs::page))
+                        .route(web::post().to(routes::notifications::prefs::save)),
+                )
+                .route(
+                    "/notifications/webhook",
+                    web::post().to(routes::notifications::webhook::set),
+                )
+                .route(
+                    "/notifications/webhook/test",
+                    web::post().to(routes::notifications::webhook::test),
+                )
+                .route(
+                    "/notifications/webhook/delete",
+                    web::post().to(routes::notifications::webhook::delete),
+                )
+                .route(
+                    "/notifications/alerts",
+                    web::post().to(routes::notifications::alerts::add),
+                )
+                .route(
+                    "/notifications/alerts/{id}/delete",
+                    web::post().to(routes::notifications::alerts::delete),
+                ),
         );
 }

@@ -61,19 +61,20 @@ impl NotifySettings {
     /// Reads the variables of the table above through `lookup`.
     pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Self::default();
-        let num = |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
-            let Some(v) = lookup(var) else {
-                return Ok(default);
+        let num =
+            |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+                let Some(v) = lookup(var) else {
+                    return Ok(default);
+                };
+                let n: u64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| err(var, "must be a whole number"))?;
+                if !(min..=max).contains(&n) {
+                    return Err(err(var, format!("must be between {min} and {max}")));
+                }
+                Ok(n)
             };
-            let n: u64 = v
-                .trim()
-                .parse()
-                .map_err(|_| err(var, "must be a whole number"))?;
-            if !(min..=max).contains(&n) {
-                return Err(err(var, format!("must be between {min} and {max}")));
-            }
-            Ok(n)
-        };
         let smtp_url = match lookup("APP_SMTP_URL") {
             Some(v) if !v.trim().is_empty() => {
                 let v = v.trim().to_owned();

@@ -74,7 +74,10 @@ pub async fn add_client_ips(conn: &mut AsyncPgConnection, seen: &[Seen]) -> Quer
     conn.transaction(async move |conn| {
         super::notices::new_client_ips(
             conn,
-            &seen.iter().map(|s| (s.key_id, s.ip.clone())).collect::<Vec<_>>(),
+            &seen
+                .iter()
+                .map(|s| (s.key_id, s.ip.clone()))
+                .collect::<Vec<_>>(),
         )
         .await?;
         let n = diesel::sql_query(

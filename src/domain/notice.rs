@@ -282,10 +282,7 @@ mod tests {
         assert_eq!(backoff(base, 1, 1.0), base);
         assert_eq!(backoff(base, 1, 0.0), base / 2);
         assert_eq!(backoff(base, 3, 1.0), base * 4);
-        assert_eq!(
-            backoff(base, 40, 1.0),
-            std::time::Duration::from_secs(3600)
-        );
+        assert_eq!(backoff(base, 40, 1.0), std::time::Duration::from_secs(3600));
         assert!(backoff(base, 2, 0.3) >= base);
     }
 }

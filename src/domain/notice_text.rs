@@ -41,7 +41,12 @@ fn item(text: String, label: &str, path: String) -> Item {
 
 /// The words for a notice of `kind` with `payload`, times in `tz`, judged at `now`.
 pub fn describe(kind: NoticeKind, payload: &Value, tz: Tz, now: DateTime<Utc>) -> NoticeText {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(visible).unwrap_or_default();
+    let s = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(visible)
+            .unwrap_or_default()
+    };
     let key_id = s(payload, "key_id");
     let name = s(payload, "name");
     let zone = tz.name();
@@ -180,7 +185,10 @@ mod tests {
         assert!(t.items[0].text.contains("buyback-script"), "{:?}", t);
         assert!(t.items[0].text.contains("in 6 days"), "{:?}", t);
         assert!(t.items[0].text.contains("Europe/Berlin"), "{:?}", t);
-        assert_eq!(t.items[0].link_path, format!("/settings/api-keys/{key}/roll"));
+        assert_eq!(
+            t.items[0].link_path,
+            format!("/settings/api-keys/{key}/roll")
+        );
     }
 
     #[test]

@@ -23,13 +23,16 @@ impl WebhookUrl {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let raw = raw.trim();
         if raw.is_empty() {
-            return Err("Enter the URL that should receive events, e.g. https://example.com/hooks/keydesk");
+            return Err(
+                "Enter the URL that should receive events, e.g. https://example.com/hooks/keydesk",
+            );
         }
         if raw.len() > MAX_URL {
             return Err("The URL is too long (at most 2048 characters)");
         }
-        let u = url::Url::parse(raw)
-            .map_err(|_| "That isn't a URL — it should look like https://example.com/hooks/keydesk")?;
+        let u = url::Url::parse(raw).map_err(
+            |_| "That isn't a URL — it should look like https://example.com/hooks/keydesk",
+        )?;
         if !matches!(u.scheme(), "http" | "https") {
             return Err("The URL must start with https:// (or http://)");
         }
@@ -194,11 +197,8 @@ mod tests {
     #[test]
     fn the_signature_matches_the_standard_webhooks_example() {
         // The example of the Standard Webhooks specification.
-        let secret = WebhookSecret::from_bytes(
-            STANDARD
-                .decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-                .unwrap(),
-        );
+        let secret =
+            WebhookSecret::from_bytes(STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap());
         let sig = secret.sign(
             "msg_p5jXN8AQM9LWM0D4loKWxJek",
             1614265330,

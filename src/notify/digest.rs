@@ -16,7 +16,10 @@ use crate::db::notices::digest::{DueKey, due_keys, write_digest};
 pub const MAX_KEYS: i64 = 5_000;
 
 /// Runs the detector once; returns the digests written.
-pub async fn run_once(conn: &mut AsyncPgConnection, interval: Duration) -> diesel::QueryResult<usize> {
+pub async fn run_once(
+    conn: &mut AsyncPgConnection,
+    interval: Duration,
+) -> diesel::QueryResult<usize> {
     let now = db::now(conn).await?;
     let period = now.timestamp() / interval.as_secs().max(1) as i64;
     let mut by_account: BTreeMap<uuid::Uuid, Vec<DueKey>> = BTreeMap::new();

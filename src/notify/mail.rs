@@ -84,12 +84,20 @@ impl Mailer {
         let text = describe(c.kind, &c.payload, tz, Utc::now());
         let origin = self.origin.as_str();
         let render = |e: askama::Error| MailError::Permanent(format!("rendering: {e}"));
-        let plain = TextBody { text: &text, origin, zone: tz.name() }
-            .render()
-            .map_err(render)?;
-        let html = HtmlBody { text: &text, origin, zone: tz.name() }
-            .render()
-            .map_err(render)?;
+        let plain = TextBody {
+            text: &text,
+            origin,
+            zone: tz.name(),
+        }
+        .render()
+        .map_err(render)?;
+        let html = HtmlBody {
+            text: &text,
+            origin,
+            zone: tz.name(),
+        }
+        .render()
+        .map_err(render)?;
         let to: Mailbox = c
             .email
             .parse()

@@ -106,6 +106,9 @@ pub async fn send(hook: &Webhook, c: &Claimed, allow_private: bool) -> Result<()
     if status.is_success() {
         Ok(())
     } else {
-        Err(HookError::Transient(format!("the receiver answered HTTP {}", status.as_u16())))
+        Err(HookError::Transient(format!(
+            "the receiver answered HTTP {}",
+            status.as_u16()
+        )))
     }
 }

@@ -539,6 +539,18 @@ impl TestApp {
         secret_in(&res.text().await.unwrap())
     }
 
+    /// Creates a key with these form fields and returns its one-time secret.
+    pub async fn create_key_secret_with(&self, fields: &[(&str, &str)]) -> String {
+        let res = self.create_key(fields).await;
+        assert_eq!(res.status().as_u16(), 200);
+        secret_in(&res.text().await.unwrap())
+    }
+
+    /// Stops the server (as if the instance died; the database stays).
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+
     /// The id of the key with this secret (found by its display prefix).
     pub async fn key_id_of(&self, secret: &str) -> uuid::Uuid {
         use diesel::{ExpressionMethods, QueryDsl};

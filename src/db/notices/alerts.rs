@@ -36,12 +36,21 @@ pub struct Rule {
 }
 
 /// The account's rules, oldest first.
-pub async fn list_for_account(conn: &mut AsyncPgConnection, account: Uuid) -> QueryResult<Vec<Rule>> {
+pub async fn list_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+) -> QueryResult<Vec<Rule>> {
     let rows: Vec<(Uuid, String, Option<String>, i32, i32)> = r::table
         .left_join(api_keys::table)
         .filter(r::account_id.eq(account))
         .order(r::created_at)
-        .select((r::id, r::kind, api_keys::name.nullable(), r::threshold, r::min_requests))
+        .select((
+            r::id,
+            r::kind,
+            api_keys::name.nullable(),
+            r::threshold,
+            r::min_requests,
+        ))
         .load(conn)
         .await?;
     Ok(rows
@@ -105,9 +114,13 @@ pub async fn delete_for_account(
     account: Uuid,
     id: Uuid,
 ) -> QueryResult<bool> {
-    let n = diesel::delete(r::table.filter(r::account_id.eq(account)).filter(r::id.eq(id)))
-        .execute(conn)
-        .await?;
+    let n = diesel::delete(
+        r::table
+            .filter(r::account_id.eq(account))
+            .filter(r::id.eq(id)),
+    )
+    .execute(conn)
+    .await?;
     Ok(n == 1)
 }
 

@@ -38,7 +38,10 @@ pub struct DueKey {
 }
 
 /// Keys at a milestone without a reminder, grouped by account, at most `limit`.
-pub async fn due_keys(conn: &mut AsyncPgConnection, limit: i64) -> diesel::QueryResult<Vec<DueKey>> {
+pub async fn due_keys(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> diesel::QueryResult<Vec<DueKey>> {
     diesel::sql_query(
         "SELECT * FROM (
              SELECT k.account_id, k.id AS key_id, k.name, k.prefix, k.expires_at,
@@ -73,7 +76,11 @@ pub async fn write_digest(
         let notice = NewNotice {
             account_id: account,
             kind: NoticeKind::ExpiryDigest,
-            key_id: keys.iter().map(|k| k.key_id).next().filter(|_| keys.len() == 1),
+            key_id: keys
+                .iter()
+                .map(|k| k.key_id)
+                .next()
+                .filter(|_| keys.len() == 1),
             idempotency_key: format!("expiry_digest:{account}:{period}"),
             payload: serde_json::json!({
                 "keys": keys.iter().map(|k| serde_json::json!({

@@ -6,7 +6,9 @@
 //! Also the operator listing and the queue depth.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, BigInt, Double, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, BigInt, Double, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 

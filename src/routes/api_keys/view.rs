@@ -18,6 +18,7 @@ use crate::domain::time::{local_date, local_datetime, relative, zone};
 use crate::domain::{KeyStatus, Scope};
 use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
+use crate::routes::notifications::inapp::{self, NoticeView};
 use crate::templates::{Layout, render};
 
 pub use super::secret::SecretView;
@@ -272,6 +273,10 @@ pub struct KeysPage {
     pub activity_page: i64,
     /// There are older events.
     pub activity_more: bool,
+    /// Unread in-app notices (newest first).
+    pub notices: Vec<NoticeView>,
+    /// Unread notices in all.
+    pub notices_total: i64,
 }
 
 /// Events per page of "Recent activity".
@@ -332,6 +337,7 @@ pub async fn render_page(
         active_keys: active,
     });
     let paused = eligibility.keys_paused();
+    let (notices, notices_total) = inapp::unread(conn, user.id, tz).await?;
     let mut layout = current.layout("API keys", "api-keys");
     layout.flash = state.flash;
     let page = KeysPage {
@@ -373,6 +379,8 @@ pub async fn render_page(
             .collect(),
         activity_page,
         activity_more,
+        notices,
+        notices_total,
     };
     render(&page, status)
 }
