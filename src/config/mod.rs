@@ -24,7 +24,7 @@
 //! | `APP_TRUSTED_PROXIES` | empty | comma-separated IPs or CIDRs whose `X-Forwarded-For` is believed (client IP); nothing else trusts a forwarding header |
 //! | `APP_LOGIN_MAX_FAILURES_PER_IP` | `50` | failed logins per client IP within `APP_LOGIN_LOCKOUT_SECS` before that client is throttled |
 //! | `APP_LOGIN_QUEUE` | `32` | logins that may wait for a password check; more are answered 503 |
-//! | `APP_PRUNE_INTERVAL_SECS` | `300` | how often expired sessions, challenges, throttle rows and 90-day-old usage are deleted |
+//! | `APP_PRUNE_INTERVAL_SECS` | `300` | how often expired sessions, challenges, throttle rows, 90-day-old usage and notices are deleted |
 //! | `APP_USAGE_FLUSH_MS` | `5000` | how often buffered usage counts are added to the database |
 //! | `APP_USAGE` | `on` | `off` stops recording usage (benchmarks only) |
 //! | `APP_USAGE_MAX_ENTRIES` | `100000` | usage entries buffered at most between flushes; more are counted as dropped |

@@ -231,7 +231,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Something an account should hear about; the source of every delivery.
+    /// Something an account should hear about; the source of every delivery. Kept 90 days (then pruned with its deliveries, unless one is still pending).
     notices (id) {
         /// Stable id: the webhook-id and e-mail Message-ID, so receivers can drop a re-sent copy.
         id -> Uuid,

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use serde_json::Value;
 
 use super::key_name::visible;
-use super::notice::{Milestone, NoticeKind};
+use super::notice::NoticeKind;
 use super::time::{local_datetime, relative};
 use super::wallet::short_address;
 
@@ -52,38 +52,39 @@ pub fn describe(kind: NoticeKind, payload: &Value, tz: Tz, now: DateTime<Utc>) -
     let zone = tz.name();
     match kind {
         NoticeKind::ExpiryDigest => {
-            let keys = payload.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
+            let keys = payload
+                .get("keys")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let when = |k: &Value| {
+                k.get("expires_at")
+                    .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok())
+            };
             let items: Vec<Item> = keys
                 .iter()
                 .map(|k| {
-                    let when = k
-                        .get("expires_at")
-                        .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok());
-                    let exact = when.map(|t| format!("{} ({zone})", local_datetime(t, tz)));
-                    let milestone = Milestone::parse(&s(k, "milestone"));
-                    let text = match (when, milestone) {
-                        (Some(t), _) if t <= now => format!(
-                            "“{}” ({}) expired {} — {}",
-                            s(k, "name"),
-                            s(k, "prefix"),
+                    let (name, prefix) = (s(k, "name"), s(k, "prefix"));
+                    let text = match when(k) {
+                        Some(t) => format!(
+                            "“{name}” ({prefix}) {} {} — {} ({zone})",
+                            if t <= now { "expired" } else { "expires" },
                             relative(t, now),
-                            exact.unwrap_or_default()
+                            local_datetime(t, tz)
                         ),
-                        (Some(t), _) => format!(
-                            "“{}” ({}) expires {} — {}",
-                            s(k, "name"),
-                            s(k, "prefix"),
-                            relative(t, now),
-                            exact.unwrap_or_default()
-                        ),
-                        _ => format!("“{}” expires soon", s(k, "name")),
+                        None => format!("“{name}” ({prefix}) expires soon"),
                     };
-                    item(text, "Roll", format!("/settings/api-keys/{}/roll", s(k, "key_id")))
+                    let path = format!("/settings/api-keys/{}/roll", s(k, "key_id"));
+                    item(text, "Roll", path)
                 })
                 .collect();
-            let summary = match items.len() {
-                1 => "An API key needs attention: it expires soon or has expired".to_owned(),
-                n => format!("{n} API keys need attention: they expire soon or have expired"),
+            let summary = match keys.as_slice() {
+                [k] => match when(k) {
+                    Some(t) if t <= now => format!("API key “{}” has expired", s(k, "name")),
+                    Some(t) => format!("API key “{}” expires {}", s(k, "name"), relative(t, now)),
+                    None => format!("API key “{}” expires soon", s(k, "name")),
+                },
+                _ => format!("{} API keys expire soon or have expired", items.len()),
             };
             NoticeText { summary, items }
         }

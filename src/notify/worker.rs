@@ -18,6 +18,10 @@ use crate::metrics::Metrics;
 /// Deliveries claimed per pass.
 pub const BATCH: i64 = 20;
 
+/// Deliveries sent at once: each takes a pooled connection briefly (never while it sends), so a
+/// busy outbox cannot starve the pages of connections.
+pub const CONCURRENT: usize = 4;
+
 /// A claim lasts this long: a sender that died mid-way gives its rows back after it. Longer
 /// than any send can take (SMTP 15 s, webhooks 10 s).
 pub const LEASE_SECS: f64 = 120.0;
@@ -52,10 +56,14 @@ pub async fn run_batch(ctx: &Arc<Ctx>) -> usize {
         }
     };
     let n = claimed.len();
+    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
     let mut set = tokio::task::JoinSet::new();
     for c in claimed {
-        let ctx = ctx.clone();
-        set.spawn(async move { deliver(&ctx, c).await });
+        let (ctx, permits) = (ctx.clone(), permits.clone());
+        set.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            deliver(&ctx, c).await
+        });
     }
     while set.join_next().await.is_some() {}
     n

@@ -286,7 +286,10 @@ async fn a_loopback_webhook_url_is_refused_when_private_destinations_are_not_all
         assert!(html.contains("loopback, private or link-local"), "{html}");
     }
     for (url, why) in [
-        ("not a url", "it should look like https://example.com/hooks/keydesk"),
+        (
+            "not a url",
+            "it should look like https://example.com/hooks/keydesk",
+        ),
         ("ftp://example.com/", "must start with https://"),
     ] {
         let (status, html) = set_webhook(&app, url).await;

@@ -149,6 +149,28 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, notice: NewNotice) -> QueryRe
     .await
 }
 
+/// Days a notice (with its deliveries) is kept.
+pub const RETENTION_DAYS: i64 = 90;
+
+/// Deletes up to `batch` notices older than the retention whose deliveries are all finished
+/// (for the pruning task). Their expiry reminders go with them; by then those keys are far
+/// past the digest's window.
+pub async fn prune(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<usize> {
+    use diesel::sql_types::BigInt;
+    diesel::sql_query(
+        "DELETE FROM notices WHERE id IN (
+             SELECT n.id FROM notices n
+              WHERE n.created_at < now() - make_interval(days => $1::int)
+                AND NOT EXISTS (SELECT 1 FROM notice_deliveries d
+                                 WHERE d.notice_id = n.id AND d.status = 'pending')
+              LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<BigInt, _>(RETENTION_DAYS)
+    .bind::<BigInt, _>(batch)
+    .execute(conn)
+    .await
+}
+
 /// An unread in-app notice.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notices)]
