@@ -18,6 +18,7 @@ CREATE TABLE notices (
 CREATE INDEX notices_unread_idx ON notices (account_id, created_at DESC)
     WHERE in_app AND dismissed_at IS NULL;
 CREATE INDEX notices_created_idx ON notices (created_at);
+CREATE INDEX notices_key_idx ON notices (key_id, created_at) WHERE key_id IS NOT NULL;
 COMMENT ON TABLE notices IS 'Something an account should hear about; the source of every delivery. Kept 90 days (then pruned with its deliveries, unless one is still pending).';
 COMMENT ON COLUMN notices.id IS 'Stable id: the webhook-id and e-mail Message-ID, so receivers can drop a re-sent copy.';
 COMMENT ON COLUMN notices.key_id IS 'Public id of the key concerned; no foreign key, the notice outlives a deleted key.';

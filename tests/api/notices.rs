@@ -580,3 +580,67 @@ async fn deliveries_are_counted_in_the_metrics() {
         .await
     );
 }
+
+#[tokio::test]
+async fn a_key_used_from_a_fleet_of_new_addresses_tells_its_owner_a_few_times_not_per_address() {
+    let app = spawn_app().await;
+    let user = app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("fleet-bot").await;
+    let key = app.key_id_of(&secret).await;
+    diesel::update(api_keys::table.filter(api_keys::id.eq(key)))
+        .set(api_keys::created_at.eq(chrono::Utc::now() - chrono::Duration::days(2)))
+        .execute(&mut app.conn().await)
+        .await
+        .unwrap();
+    for i in 0..15 {
+        app.client
+            .post(format!("{}/api/v1/introspect", app.address))
+            .header(
+                "authorization",
+                format!("Bearer {}", app.settings.introspection_token.expose()),
+            )
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={secret}&client_ip=198.51.100.{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    app.usage.flush_now().await;
+    let found = notices_of(&app, user.id).await;
+    assert_eq!(found.len() as i64, notices::NEW_ADDRESSES_PER_DAY);
+}
+
+#[tokio::test]
+async fn the_operator_listing_shows_failed_deliveries() {
+    let app = spawn_app().await;
+    let user = app.eligible_user_logged_in().await;
+    // a webhook the worker will refuse (loopback, private destinations not allowed)
+    prefs::set_webhook_for_account(
+        &mut app.conn().await,
+        user.id,
+        "http://127.0.0.1:9/hook",
+        &WebhookSecret::generate(),
+    )
+    .await
+    .unwrap();
+    let id = notices::enqueue(&mut app.conn().await, NewNotice::webhook_test(user.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        eventually(10, || async {
+            deliveries(&app, id).await == vec![("webhook".into(), "failed".into(), 1)]
+        })
+        .await
+    );
+    let rows = outbox::list(&mut app.conn().await, &["pending", "failed"], 100)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].notice_id, rows[0].status.as_str()), (id, "failed"));
+    assert!(rows[0].last_error.as_deref().unwrap().contains("refused"));
+    assert_eq!(rows[0].email, user.email);
+    keydesk::notify::admin::list(&app.settings, false, 10)
+        .await
+        .unwrap();
+}

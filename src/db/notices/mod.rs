@@ -239,7 +239,13 @@ struct NewAddress {
     prefix: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     day: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    today: i64,
 }
+
+/// "New address" notices per key per day at most: a key used from a changing fleet of
+/// addresses tells its owner a few times, not once per address.
+pub const NEW_ADDRESSES_PER_DAY: i64 = 10;
 
 /// Of the `(key, client address)` sightings about to be recorded, writes a "new address"
 /// notice for each address not seen for its key in the last 30 days, unless the key is in its
@@ -257,20 +263,31 @@ pub async fn new_client_ips(
     }
     let fresh: Vec<NewAddress> = diesel::sql_query(
         "SELECT DISTINCT v.key_id, v.ip, k.account_id, k.name, k.prefix,
-                to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day
+                to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+                (SELECT count(*) FROM notices n
+                  WHERE n.key_id = v.key_id AND n.kind = 'new_client_ip'
+                    AND n.created_at > now() - interval '1 day') AS today
            FROM unnest($1, $2) AS v(key_id, ip)
            JOIN api_keys k ON k.id = v.key_id
           WHERE k.created_at <= now() - interval '1 day'
             AND NOT EXISTS (SELECT 1 FROM key_client_ips c
                              WHERE c.key_id = v.key_id AND c.client_ip = v.ip
-                               AND c.last_seen >= now() - interval '30 days')",
+                               AND c.last_seen >= now() - interval '30 days')
+          ORDER BY v.key_id, v.ip
+          LIMIT 1000",
     )
     .bind::<Array<SqlUuid>, _>(seen.iter().map(|s| s.0).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(seen.iter().map(|s| s.1.as_str()).collect::<Vec<_>>())
     .load(conn)
     .await?;
     let mut written = 0;
+    let mut per_key: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
     for f in fresh {
+        let told = per_key.entry(f.key_id).or_insert(f.today);
+        if *told >= NEW_ADDRESSES_PER_DAY {
+            continue;
+        }
+        *told += 1;
         let notice = NewNotice {
             account_id: f.account_id,
             kind: NoticeKind::NewClientIp,
