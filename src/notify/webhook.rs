@@ -47,9 +47,13 @@ pub async fn destination(url: &WebhookUrl, allow_private: bool) -> Result<Socket
             "refused: the URL resolves to a loopback, private or link-local address".into(),
         ));
     }
+    // IPv4 first: a name like `localhost` often lists ::1 before 127.0.0.1, and receivers
+    // commonly listen on IPv4 only
     addrs
-        .into_iter()
-        .next()
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
         .ok_or_else(|| HookError::Transient("the host name has no address".into()))
 }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Int4, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{NewNotice, enqueue};
@@ -66,7 +66,8 @@ pub async fn list_for_account(
 }
 
 /// Adds a rule (the key, when given, must be the account's); false when the key is not the
-/// account's or the account has `MAX_RULES` already.
+/// account's or the account has `MAX_RULES` already. One transaction under the account-row
+/// lock, so concurrent adds cannot pass the bound.
 pub async fn add_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
@@ -75,37 +76,47 @@ pub async fn add_for_account(
     threshold: i32,
     min_requests: i32,
 ) -> QueryResult<bool> {
-    if let Some(k) = key {
-        let owned: i64 = api_keys::table
-            .filter(api_keys::id.eq(k))
-            .filter(api_keys::account_id.eq(account))
+    use crate::db::schema::users;
+    conn.transaction(async move |conn| {
+        users::table
+            .find(account)
+            .select(users::id)
+            .for_update()
+            .first::<Uuid>(conn)
+            .await?;
+        if let Some(k) = key {
+            let owned: i64 = api_keys::table
+                .filter(api_keys::id.eq(k))
+                .filter(api_keys::account_id.eq(account))
+                .count()
+                .get_result(conn)
+                .await?;
+            if owned == 0 {
+                return Ok(false);
+            }
+        }
+        let n: i64 = r::table
+            .filter(r::account_id.eq(account))
             .count()
             .get_result(conn)
             .await?;
-        if owned == 0 {
+        if n >= MAX_RULES {
             return Ok(false);
         }
-    }
-    let n: i64 = r::table
-        .filter(r::account_id.eq(account))
-        .count()
-        .get_result(conn)
-        .await?;
-    if n >= MAX_RULES {
-        return Ok(false);
-    }
-    diesel::insert_into(r::table)
-        .values((
-            r::id.eq(Uuid::new_v4()),
-            r::account_id.eq(account),
-            r::key_id.eq(key),
-            r::kind.eq(kind),
-            r::threshold.eq(threshold),
-            r::min_requests.eq(min_requests),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(true)
+        diesel::insert_into(r::table)
+            .values((
+                r::id.eq(Uuid::new_v4()),
+                r::account_id.eq(account),
+                r::key_id.eq(key),
+                r::kind.eq(kind),
+                r::threshold.eq(threshold),
+                r::min_requests.eq(min_requests),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(true)
+    })
+    .await
 }
 
 /// Deletes one of the account's rules.
