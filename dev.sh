@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # keydesk developer entry point. Two commands matter (see README.md):
 #
-#   ./dev.sh run    private Postgres under .data/, migrations, demo accounts, serve on 127.0.0.1:8080
+#   ./dev.sh run    private Postgres under .data/, migrations, demo accounts, a local mail sink
+#                   (mail lands in .data/mail/new/), serve on 127.0.0.1:8080
 #   ./dev.sh test   everything CI runs: fmt check, clippy, all tests (browser tests included),
 #                   the outage, scale-out and API-contract checks
 #
@@ -120,6 +121,27 @@ EOF
     || "$bin/createdb" -h 127.0.0.1 -p "$PGPORT" -U keydesk keydesk
 }
 
+# --- the local mail sink (a real SMTP server: Debian's python3-aiosmtpd, writing a Maildir) ---
+
+MAILDIR="$DATA/mail"
+MAIL_PORT="${KEYDESK_MAIL_PORT:-2525}"
+MAIL_PID=""
+
+mail_start() {
+  apt_install python3-aiosmtpd
+  mkdir -p "$MAILDIR/tmp" "$MAILDIR/new" "$MAILDIR/cur"
+  # Debian's interpreter has the package (a python3 from pyenv or a venv may not)
+  /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$MAIL_PORT" -c aiosmtpd.handlers.Mailbox "$MAILDIR" \
+    >"$DATA/mail.log" 2>&1 &
+  MAIL_PID=$!
+  export APP_SMTP_URL="${APP_SMTP_URL:-smtp://127.0.0.1:$MAIL_PORT}"
+  export APP_MAIL_FROM="${APP_MAIL_FROM:-keydesk <no-reply@localhost>}"
+  export APP_WEBHOOK_ALLOW_PRIVATE="${APP_WEBHOOK_ALLOW_PRIVATE:-true}"
+  say "mail sink on smtp://127.0.0.1:$MAIL_PORT — demo mail lands in $MAILDIR/new/ (one file per message)"
+}
+
+mail_stop() { [ -n "$MAIL_PID" ] && kill "$MAIL_PID" 2>/dev/null || true; }
+
 pg_stop() {
   local bin; bin="$(pg_bindir)" || return 0
   [ -s "$PGDATA_DIR/PG_VERSION" ] || return 0
@@ -145,8 +167,10 @@ cmd_run() {
   "$bin" migrate
   say "demo accounts (passwords are new on every run)"
   "$bin" demo seed
-  say "serving on http://$APP_LISTEN — Ctrl-C stops keydesk and the private Postgres"
-  trap 'pg_stop' EXIT
+  mail_start
+  say "serving on http://$APP_LISTEN — Ctrl-C stops keydesk, the mail sink and the private Postgres"
+  say "mail: ls $MAILDIR/new/   webhooks may reach local receivers (APP_WEBHOOK_ALLOW_PRIVATE=true)"
+  trap 'mail_stop; pg_stop' EXIT
   trap 'exit 0' INT TERM
   "$bin" serve
 }
@@ -158,6 +182,8 @@ cmd_test() {
   if [ -n "${CI:-}" ] || [ -n "${E2E_REQUIRED:-}" ]; then
     [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || apt_install chromium chromium-driver
   fi
+  # the notification tests send mail to a real SMTP server (aiosmtpd)
+  apt_install python3-aiosmtpd
   if [ -d "$ROOT/../shared/advisory-db/crates" ]; then
     say "RustSec advisories (offline, ../shared/advisory-db)"
     python3 "$ROOT/scripts/advisories.py" "$ROOT/../shared/advisory-db"

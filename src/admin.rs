@@ -10,6 +10,7 @@ use crate::auth::password::{generate_password, hash_blocking};
 use crate::config::{Secret, Settings};
 use crate::db::api_keys::{self, CreateOutcome, KeySpec, NewKey, Sighting};
 use crate::db::audit::Origin;
+use crate::db::notices::NewNotice;
 use crate::db::{users, wallets};
 use crate::domain::exposure::{MAX_URL_CHARS, clip};
 use crate::domain::{
@@ -60,26 +61,35 @@ pub async fn set_role(settings: &Settings, email: &str, role: Role) -> anyhow::R
     Ok(())
 }
 
-/// Turns the API-keys flag on or off (audited as an eligibility change).
+/// Turns the API-keys flag on or off (audited as an eligibility change). Turning it off writes
+/// a security notice in the same transaction (the account's keys are paused).
 pub async fn set_api_keys(settings: &Settings, email: &str, on: bool) -> anyhow::Result<()> {
     let mut conn = connect(settings).await?;
     let user = user_by_email(&mut conn, email).await?;
-    users::set_api_keys_enabled(&mut conn, user.id, on).await?;
-    crate::db::audit::record(
-        &mut conn,
-        crate::db::audit::NewEvent {
-            account_id: Some(user.id),
-            actor_id: None,
-            action: if on {
-                AuditAction::ApiKeysEnabled
-            } else {
-                AuditAction::ApiKeysDisabled
+    let was_on = user.api_keys_enabled;
+    conn.transaction(async |conn| {
+        users::set_api_keys_enabled(conn, user.id, on).await?;
+        crate::db::audit::record(
+            conn,
+            crate::db::audit::NewEvent {
+                account_id: Some(user.id),
+                actor_id: None,
+                action: if on {
+                    AuditAction::ApiKeysEnabled
+                } else {
+                    AuditAction::ApiKeysDisabled
+                },
+                key_id: None,
+                detail: serde_json::json!({ "by": "operator" }),
             },
-            key_id: None,
-            detail: serde_json::json!({ "by": "operator" }),
-        },
-        &Origin::default(),
-    )
+            &Origin::default(),
+        )
+        .await?;
+        if was_on && !on {
+            crate::db::notices::enqueue(conn, NewNotice::api_keys_disabled(user.id)).await?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })
     .await?;
     println!(
         "API keys {} for {}",

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod notify;
 pub mod routes;
 pub mod session;
 pub mod startup;

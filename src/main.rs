@@ -54,6 +54,26 @@ enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCmd),
+    /// Notification deliveries: lists pending and failed ones; `digest` runs the expiry digest now.
+    Notices {
+        /// What to do (default: list).
+        #[command(subcommand)]
+        command: Option<NoticesCmd>,
+        /// List every status, delivered and skipped too.
+        #[arg(long)]
+        all: bool,
+        /// Rows listed at most.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum NoticesCmd {
+    /// List deliveries (pending and failed; --all for every status).
+    List,
+    /// Run the expiry digest detector now (one digest per account per interval).
+    Digest,
 }
 
 #[derive(Subcommand)]
@@ -189,6 +209,15 @@ async fn run() -> anyhow::Result<()> {
             anyhow::bail!("usage: keydesk key EMAIL NAME, or keydesk key revoke-exposed SECRET|-")
         }
         Command::Demo(DemoCmd::Seed) => admin::demo_seed(&settings).await?,
+        Command::Notices {
+            command: None | Some(NoticesCmd::List),
+            all,
+            limit,
+        } => keydesk::notify::admin::list(&settings, all, limit).await?,
+        Command::Notices {
+            command: Some(NoticesCmd::Digest),
+            ..
+        } => keydesk::notify::admin::digest(&settings).await?,
     }
     Ok(())
 }

@@ -52,6 +52,8 @@ pub struct Metrics {
     usage_pending: IntGauge,
     usage_flush_seconds: Histogram,
     usage_dropped: IntCounter,
+    notice_deliveries: IntCounterVec,
+    notice_queue: IntGaugeVec,
 }
 
 /// The method label: a standard method, or `other` (actix accepts any token as a method).
@@ -212,8 +214,30 @@ impl Metrics {
                 "Usage counts not recorded because the buffer was full.",
             ),
         )?;
+        let notice_deliveries = register(
+            &r,
+            IntCounterVec::new(
+                Opts::new(
+                    "keydesk_notice_deliveries_total",
+                    "Notice delivery attempts by channel and result (delivered, retry, failed, skipped).",
+                ),
+                &["channel", "result"],
+            ),
+        )?;
+        let notice_queue = register(
+            &r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "keydesk_notice_queue_depth",
+                    "Pending notice deliveries by channel (read about once a minute).",
+                ),
+                &["channel"],
+            ),
+        )?;
         Ok(Self {
             registry: r,
+            notice_deliveries,
+            notice_queue,
             usage_pending,
             usage_flush_seconds,
             usage_dropped,
@@ -255,6 +279,24 @@ impl Metrics {
     /// Counts usage entries the full buffer could not take.
     pub fn usage_dropped(&self, n: u64) {
         self.usage_dropped.inc_by(n);
+    }
+
+    /// Counts a notice delivery attempt; labels outside the fixed sets are dropped.
+    pub fn notice_delivery(&self, channel: &str, result: &str) {
+        if matches!(channel, "email" | "webhook")
+            && matches!(result, "delivered" | "retry" | "failed" | "skipped")
+        {
+            self.notice_deliveries
+                .with_label_values(&[channel, result])
+                .inc();
+        }
+    }
+
+    /// Sets the pending deliveries of a channel.
+    pub fn notice_queue(&self, channel: &str, n: i64) {
+        if matches!(channel, "email" | "webhook") {
+            self.notice_queue.with_label_values(&[channel]).set(n);
+        }
     }
 
     /// Observes one usage flush.

@@ -37,6 +37,7 @@ pub struct Application {
     usage: UsageRecorder,
     metrics_port: Option<u16>,
     metrics_server: Option<Server>,
+    notifier: crate::notify::Notifier,
 }
 
 impl Application {
@@ -78,6 +79,7 @@ impl Application {
             settings.usage_max_entries,
             metrics.clone(),
         );
+        let notifier = crate::notify::Notifier::start(pool.clone(), &settings, metrics.clone())?;
         let state = web::Data::new(AppState {
             key_hasher: KeyHasher::new(settings.key_pepper.expose()),
             password_hasher: Hasher::new(2, settings.login_queue),
@@ -164,6 +166,7 @@ impl Application {
             usage,
             metrics_port,
             metrics_server,
+            notifier,
         })
     }
 
@@ -192,7 +195,8 @@ impl Application {
         self.port
     }
 
-    /// Runs until the server stops (SIGINT/SIGTERM), then flushes buffered last-used times.
+    /// Runs until the server stops (SIGINT/SIGTERM), then flushes buffered last-used times and
+    /// usage, and stops the notice worker after the pass in progress.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let metrics = self.metrics_server.map(|m| {
             let handle = m.handle();
@@ -205,6 +209,7 @@ impl Application {
         }
         self.last_used.flush_now().await;
         self.usage.flush_now().await;
+        self.notifier.stop().await;
         result
     }
 }
@@ -334,6 +339,35 @@ fn pages(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(routes::wallets::unlink::page))
                         .route(web::post().to(routes::wallets::unlink::submit)),
                 )
-                .route("/time-zone", web::post().to(routes::time_zone::set)),
+                .route("/time-zone", web::post().to(routes::time_zone::set))
+                .route(
+                    "/notices/{id}/dismiss",
+                    web::post().to(routes::notifications::inapp::dismiss),
+                )
+                .service(
+                    web::resource("/notifications")
+                        .route(web::get().to(routes::notifications::prefs::page))
+                        .route(web::post().to(routes::notifications::prefs::save)),
+                )
+                .route(
+                    "/notifications/webhook",
+                    web::post().to(routes::notifications::webhook::set),
+                )
+                .route(
+                    "/notifications/webhook/test",
+                    web::post().to(routes::notifications::webhook::test),
+                )
+                .route(
+                    "/notifications/webhook/delete",
+                    web::post().to(routes::notifications::webhook::delete),
+                )
+                .route(
+                    "/notifications/alerts",
+                    web::post().to(routes::notifications::alerts::add),
+                )
+                .route(
+                    "/notifications/alerts/{id}/delete",
+                    web::post().to(routes::notifications::alerts::delete),
+                ),
         );
 }

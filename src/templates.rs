@@ -40,7 +40,7 @@ pub struct Layout {
     pub user_email: Option<String>,
     /// CSRF token for the header's logout form and the page's forms.
     pub csrf: String,
-    /// Which navigation entry is current (`api-keys`, `wallets`, `support`).
+    /// Which navigation entry is current (`api-keys`, `wallets`, `notifications`, `support`).
     pub nav: &'static str,
     /// One-time message from the previous action (escaped like any text).
     pub flash: Option<String>,

@@ -1,7 +1,7 @@
 //! The pruning task: every `APP_PRUNE_INTERVAL_SECS`, deletes what has expired — sessions past
 //! their deadline, wallet challenges that can no longer be used (a day after their expiry, so a
-//! late "expired" answer still finds them), throttle rows whose window has passed, and hourly
-//! usage older than 90 days.
+//! late "expired" answer still finds them), throttle rows whose window has passed, hourly
+//! usage older than 90 days, and notices (with their finished deliveries) older than 90 days.
 //!
 //! In batches of `BATCH` rows (`… LIMIT n FOR UPDATE SKIP LOCKED`), so no statement holds many
 //! locks for long and several instances pruning at once skip each other's rows instead of
@@ -12,7 +12,7 @@ use std::time::Duration;
 use diesel::sql_types::Int8;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::{DbPool, sessions, throttle, usage};
+use super::{DbPool, notices, sessions, throttle, usage};
 
 /// Rows deleted per statement.
 pub const BATCH: i64 = 1_000;
@@ -28,6 +28,8 @@ pub struct Pruned {
     pub throttle: usize,
     /// Hourly usage rows past the retention.
     pub usage: usize,
+    /// Notices past the retention.
+    pub notices: usize,
 }
 
 async fn challenges(conn: &mut AsyncPgConnection, batch: i64) -> diesel::QueryResult<usize> {
@@ -53,11 +55,13 @@ pub async fn run_once(
         let c = challenges(conn, BATCH).await?;
         let t = throttle::prune(conn, window_secs, BATCH).await?;
         let u = usage::prune(conn, BATCH).await?;
+        let n = notices::prune(conn, BATCH).await?;
         total.sessions += s;
         total.challenges += c;
         total.throttle += t;
         total.usage += u;
-        if [s, c, t, u].iter().all(|n| (*n as i64) < BATCH) {
+        total.notices += n;
+        if [s, c, t, u, n].iter().all(|n| (*n as i64) < BATCH) {
             return Ok(total);
         }
     }

@@ -246,6 +246,21 @@ pub async fn unlink_external_for_account(
                 origin,
             )
             .await?;
+            // The last self-custodied wallet gone pauses the account's keys: a security notice.
+            let externals: i64 = wallets::table
+                .filter(wallets::account_id.eq(account))
+                .filter(wallets::kind.eq(WalletKind::External))
+                .count()
+                .get_result(conn)
+                .await?;
+            if externals == 0 && super::api_keys::count_active_for_account(conn, account).await? > 0
+            {
+                super::notices::enqueue(
+                    conn,
+                    super::notices::NewNotice::wallet_unlinked(account, w.id, &w.address),
+                )
+                .await?;
+            }
         }
         Ok(removed)
     })

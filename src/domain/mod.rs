@@ -14,11 +14,14 @@ pub mod key_health;
 pub mod key_name;
 pub mod key_status;
 pub mod limits;
+pub mod notice;
+pub mod notice_text;
 pub mod role;
 pub mod scope;
 pub mod time;
 pub mod usage;
 pub mod wallet;
+pub mod webhook;
 
 pub use audit_action::AuditAction;
 pub use auth_failure::AuthFailure;

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod eligibility_view;
 pub mod health;
 pub mod login;
+pub mod notifications;
 pub mod support;
 pub mod time_zone;
 pub mod wallets;

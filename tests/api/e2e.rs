@@ -1333,3 +1333,105 @@ async fn the_secret_asks_before_it_is_lost_shows_in_full_and_done_focuses_the_ne
     b.set_window_size(1280, 900).await.unwrap();
     b.close().await;
 }
+
+#[tokio::test]
+async fn notices_and_the_notifications_page_are_accessible_and_fit_at_1280_and_390() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app_with(TestDb::new().await, |s| {
+        s.notify.webhook_allow_private = true;
+    })
+    .await;
+    let base = base_of(&app);
+    let u = app.eligible_user_logged_in().await;
+    app.create_key_secret_with(&[("name", "nightly-buyback-bot"), ("expiration", "7")])
+        .await;
+    keydesk::notify::digest::run_once(&mut app.conn().await, Duration::from_secs(86_400))
+        .await
+        .unwrap();
+    keydesk::db::notices::enqueue(
+        &mut app.conn().await,
+        keydesk::db::notices::NewNotice::wallet_unlinked(
+            u.id,
+            uuid::Uuid::new_v4(),
+            &random_address(),
+        ),
+    )
+    .await
+    .unwrap();
+    browser_login(&b, &base, &u).await;
+    for (w, h) in [(1280, 900), (390, 844)] {
+        b.set_window_size(w, h).await.unwrap();
+        b.goto(&format!("{base}/settings/api-keys")).await.unwrap();
+        let text = b
+            .find(Locator::Css(".notices"))
+            .await
+            .expect("unread notices are listed on the keys page")
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            text.contains("nightly-buyback-bot") && text.contains("Roll"),
+            "{text}"
+        );
+        let v = axe_violations(&b).await;
+        assert!(v.is_empty(), "{w}px keys page with notices: {v:?}");
+        assert!(
+            !scrolls_sideways(&b).await,
+            "{w}px: keys page scrolls sideways"
+        );
+        screenshot(&b, &format!("notices-{w}")).await;
+    }
+    // dismiss one: a plain form
+    b.find(Locator::Css(".notice-dismiss button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&b, "/settings/api-keys").await;
+    let left = b
+        .find_all(Locator::Css(".notice-item"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(left, 1);
+    // the webhook's secret is shown once
+    b.goto(&format!("{base}/settings/notifications"))
+        .await
+        .unwrap();
+    b.find(Locator::Css("#webhook-url"))
+        .await
+        .unwrap()
+        .send_keys("http://127.0.0.1:9/hook")
+        .await
+        .unwrap();
+    b.find(Locator::Css(
+        "form[action='/settings/notifications/webhook'] button[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let secret = b
+        .wait()
+        .for_element(Locator::Css("#webhook-secret"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    for (w, h) in [(1280, 900), (390, 844)] {
+        b.set_window_size(w, h).await.unwrap();
+        let v = axe_violations(&b).await;
+        assert!(v.is_empty(), "{w}px notifications page: {v:?}");
+        assert!(
+            !scrolls_sideways(&b).await,
+            "{w}px: notifications page scrolls sideways"
+        );
+        screenshot(&b, &format!("notifications-{w}")).await;
+    }
+    b.close().await;
+}

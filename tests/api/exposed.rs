@@ -472,6 +472,58 @@ async fn the_owner_sees_where_and_when_the_key_was_found_and_what_to_do() {
 
     let (_, list) = app.get_html("/settings/api-keys?show=all").await;
     assert!(list.contains("Revoked — found exposed"));
+    // the owner is told on the keys page (a notice written with the revocation), once, even
+    // when GitHub reports the same token again
+    assert!(
+        list.contains("“leaky-bot” was found exposed and revoked"),
+        "{list}"
+    );
+    let res = post_alert(
+        &app,
+        &github.key_id,
+        &github.sign(&body_again(&secret)),
+        body_again(&secret),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(notices_of_kind(&app, "key_exposed_revoked").await, 1);
+}
+
+fn body_again(secret: &str) -> Vec<u8> {
+    let alerts = serde_json::json!([
+        { "token": secret, "type": "phygitals_api_key", "url": LEAK_URL, "source": "commit" }
+    ]);
+    serde_json::to_vec(&alerts).unwrap()
+}
+
+async fn notices_of_kind(app: &TestApp, kind: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::Int8)]
+        n: i64,
+    }
+    let mut c = app.conn().await;
+    let row: N = diesel::sql_query("SELECT count(*) AS n FROM notices WHERE kind = $1")
+        .bind::<diesel::sql_types::Text, _>(kind)
+        .get_result(&mut c)
+        .await
+        .unwrap();
+    row.n
+}
+
+#[tokio::test]
+async fn a_key_revoked_by_someone_holding_it_is_announced_to_its_owner() {
+    let app = spawn_app().await;
+    app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("handed-over").await;
+    let res = revoke_by_secret(&app, &[secret.clone()]).await;
+    assert_eq!(res.status(), 202);
+    let (_, list) = app.get_html("/settings/api-keys").await;
+    assert!(
+        list.contains("“handed-over” was reported as leaked and revoked"),
+        "{list}"
+    );
+    assert_eq!(notices_of_kind(&app, "key_exposed_revoked").await, 1);
 }
 
 #[tokio::test]

@@ -73,6 +73,7 @@ async fn pages_without_a_session_redirect_to_login() {
         "/settings/api-keys",
         "/settings/api-keys/new",
         "/settings/wallets",
+        "/settings/notifications",
         "/",
     ] {
         let res = app.get(path).await;

@@ -464,6 +464,24 @@ async fn over_long_fields_are_refused_with_a_4xx_before_any_query() {
             ],
         ),
         ("/settings/time-zone".into(), vec![("time_zone", &long)]),
+        (
+            "/settings/notifications".into(),
+            vec![("expiry.email", &long), (&long, "on")],
+        ),
+        (
+            "/settings/notifications/webhook".into(),
+            vec![("url", &long)],
+        ),
+        (
+            "/settings/notifications/alerts".into(),
+            vec![
+                ("key", &long),
+                ("kind", &long),
+                ("threshold", &long),
+                ("min_requests", &long),
+            ],
+        ),
+        (format!("/settings/notices/{id}/dismiss"), vec![]),
     ];
     for (path, fields) in posts {
         let mut pairs = vec![("csrf_token", token.as_str())];

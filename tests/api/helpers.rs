@@ -236,6 +236,13 @@ pub fn test_settings(database_url: &str) -> Settings {
         usage_enabled: true,
         usage_max_entries: 100_000,
         scanning: keydesk::config::ScanningSettings::default(),
+        // the worker polls often and retries soon, so notification tests run in seconds;
+        // tests that need e-mail or private webhook destinations switch them on
+        notify: keydesk::config::NotifySettings {
+            poll: Duration::from_millis(50),
+            backoff: Duration::from_millis(200),
+            ..Default::default()
+        },
     }
 }
 
@@ -532,6 +539,18 @@ impl TestApp {
         let res = self.create_key(&[("name", name)]).await;
         assert_eq!(res.status().as_u16(), 200);
         secret_in(&res.text().await.unwrap())
+    }
+
+    /// Creates a key with these form fields and returns its one-time secret.
+    pub async fn create_key_secret_with(&self, fields: &[(&str, &str)]) -> String {
+        let res = self.create_key(fields).await;
+        assert_eq!(res.status().as_u16(), 200);
+        secret_in(&res.text().await.unwrap())
+    }
+
+    /// Stops the server (as if the instance died; the database stays).
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
     }
 
     /// The id of the key with this secret (found by its display prefix).

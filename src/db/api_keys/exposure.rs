@@ -153,7 +153,19 @@ pub async fn revoke_exposed(
             .values(events)
             .execute(conn)
             .await?;
-        // Owner notices: enqueue them here, one per `report.revoked` entry (see the doc comment).
+        // The owner hears of it through the outbox, in this same transaction: a revocation
+        // without its notice (or the reverse) can't happen.
+        for k in &report.revoked {
+            let mut notice = crate::db::notices::NewNotice::key_exposed_revoked(
+                k.account_id,
+                k.id,
+                &k.name,
+                &k.prefix,
+                k.url.as_deref(),
+            );
+            notice.payload["reason"] = serde_json::Value::from(reason.as_str());
+            crate::db::notices::enqueue(conn, notice).await?;
+        }
         Ok(report)
     })
     .await

@@ -17,6 +17,7 @@ use crate::domain::time::{local_datetime, relative, zone};
 use crate::domain::{KeyStatus, Scope};
 use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
+use crate::routes::notifications::inapp::{self, NoticeView};
 use crate::templates::{Layout, render};
 
 pub use super::exposure_view::ExposureView;
@@ -186,6 +187,10 @@ pub struct KeysPage {
     pub activity_page: i64,
     /// There are older events.
     pub activity_more: bool,
+    /// Unread in-app notices (newest first).
+    pub notices: Vec<NoticeView>,
+    /// Unread notices in all.
+    pub notices_total: i64,
 }
 
 /// Events per page of "Recent activity".
@@ -264,6 +269,7 @@ pub async fn render_page(
         active_keys: active,
     });
     let paused = eligibility.keys_paused();
+    let (notices, notices_total) = inapp::unread(conn, user.id, tz).await?;
     let mut layout = current.layout("API keys", "api-keys");
     layout.flash = state.flash;
     let mut form = state.form.unwrap_or_else(|| CreateFormView::fresh(tz, now));
@@ -310,6 +316,8 @@ pub async fn render_page(
             .collect(),
         activity_page,
         activity_more,
+        notices,
+        notices_total,
     };
     render(&page, status)
 }

@@ -1,0 +1,6 @@
+DROP TABLE usage_alert_rules;
+DROP TABLE expiry_reminders;
+DROP TABLE webhook_endpoints;
+DROP TABLE notification_preferences;
+DROP TABLE notice_deliveries;
+DROP TABLE notices;

@@ -1,0 +1,305 @@
+//! The notification outbox. `enqueue` writes a notice, inside the caller's transaction, with
+//! one delivery row per outside channel the account wants (its preferences, and a webhook only
+//! when one is set up); the in-app channel is the notice row itself. A notice's idempotency
+//! key names the condition, so detecting it twice makes one notice.
+//!
+//! `outbox` holds the worker's claim/mark queries and the operator listing; `prefs` the
+//! preferences and webhook endpoints; `digest` and `alerts` the detectors' queries.
+
+pub mod alerts;
+pub mod digest;
+pub mod outbox;
+pub mod prefs;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{notice_deliveries, notices};
+use crate::domain::notice::{Channel, NoticeKind};
+
+/// A notice to write. Build it with one of the constructors, which fix the idempotency key.
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    /// The account told.
+    pub account_id: Uuid,
+    /// What it tells.
+    pub kind: NoticeKind,
+    /// The key concerned, if any.
+    pub key_id: Option<Uuid>,
+    /// Names the condition: a second notice with the same key is not written.
+    pub idempotency_key: String,
+    /// Non-secret details the texts are made from (names, prefixes, addresses, counts).
+    pub payload: serde_json::Value,
+}
+
+impl NewNotice {
+    /// A key was revoked because it was found exposed; `url` is where it was found, if known.
+    pub fn key_exposed_revoked(
+        account: Uuid,
+        key: Uuid,
+        name: &str,
+        prefix: &str,
+        url: Option<&str>,
+    ) -> Self {
+        Self {
+            account_id: account,
+            kind: NoticeKind::KeyExposedRevoked,
+            key_id: Some(key),
+            idempotency_key: format!("key_exposed_revoked:{key}"),
+            payload: serde_json::json!({
+                "key_id": key, "name": name, "prefix": prefix,
+                "url": url.map(|u| u.chars().take(512).collect::<String>()),
+            }),
+        }
+    }
+
+    /// The last self-custodied wallet was unlinked (the account's keys are paused).
+    pub fn wallet_unlinked(account: Uuid, wallet: Uuid, address: &str) -> Self {
+        Self {
+            account_id: account,
+            kind: NoticeKind::WalletUnlinked,
+            key_id: None,
+            idempotency_key: format!("wallet_unlinked:{wallet}"),
+            payload: serde_json::json!({ "address": address }),
+        }
+    }
+
+    /// An operator turned API keys off (the account's keys are paused). Each change is its own
+    /// event.
+    pub fn api_keys_disabled(account: Uuid) -> Self {
+        Self {
+            account_id: account,
+            kind: NoticeKind::ApiKeysDisabled,
+            key_id: None,
+            idempotency_key: format!("api_keys_disabled:{account}:{}", Uuid::new_v4()),
+            payload: serde_json::json!({}),
+        }
+    }
+
+    /// A test event for the account's webhook.
+    pub fn webhook_test(account: Uuid) -> Self {
+        Self {
+            account_id: account,
+            kind: NoticeKind::WebhookTest,
+            key_id: None,
+            idempotency_key: format!("webhook_test:{}", Uuid::new_v4()),
+            payload: serde_json::json!({ "message": "This is a test event from keydesk." }),
+        }
+    }
+}
+
+/// Writes a notice and its deliveries in one transaction (a savepoint inside the caller's);
+/// `Ok(None)` when a notice with the same idempotency key exists already.
+pub async fn enqueue(conn: &mut AsyncPgConnection, notice: NewNotice) -> QueryResult<Option<Uuid>> {
+    conn.transaction(async move |conn| {
+        let wanted = match notice.kind.event_type() {
+            Some(ev) => prefs::enabled_channels(conn, notice.account_id, ev).await?,
+            None => vec![Channel::Webhook],
+        };
+        let mut outside: Vec<Channel> = Vec::new();
+        if wanted.contains(&Channel::Email) {
+            outside.push(Channel::Email);
+        }
+        if wanted.contains(&Channel::Webhook)
+            && prefs::find_webhook_for_account(conn, notice.account_id)
+                .await?
+                .is_some()
+        {
+            outside.push(Channel::Webhook);
+        }
+        let in_app = wanted.contains(&Channel::InApp) && notice.kind != NoticeKind::WebhookTest;
+        let id: Option<Uuid> = diesel::insert_into(notices::table)
+            .values((
+                notices::id.eq(Uuid::new_v4()),
+                notices::account_id.eq(notice.account_id),
+                notices::kind.eq(notice.kind),
+                notices::key_id.eq(notice.key_id),
+                notices::idempotency_key.eq(&notice.idempotency_key),
+                notices::payload.eq(&notice.payload),
+                notices::in_app.eq(in_app),
+            ))
+            .on_conflict(notices::idempotency_key)
+            .do_nothing()
+            .returning(notices::id)
+            .get_result(conn)
+            .await
+            .optional()?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        if !outside.is_empty() {
+            let rows: Vec<_> = outside
+                .iter()
+                .map(|c| {
+                    (
+                        notice_deliveries::notice_id.eq(id),
+                        notice_deliveries::channel.eq(c.as_str()),
+                    )
+                })
+                .collect();
+            diesel::insert_into(notice_deliveries::table)
+                .values(rows)
+                .execute(conn)
+                .await?;
+        }
+        Ok(Some(id))
+    })
+    .await
+}
+
+/// Days a notice (with its deliveries) is kept.
+pub const RETENTION_DAYS: i64 = 90;
+
+/// Deletes up to `batch` notices older than the retention whose deliveries are all finished
+/// (for the pruning task). Their expiry reminders go with them; by then those keys are far
+/// past the digest's window.
+pub async fn prune(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<usize> {
+    use diesel::sql_types::BigInt;
+    diesel::sql_query(
+        "DELETE FROM notices WHERE id IN (
+             SELECT n.id FROM notices n
+              WHERE n.created_at < now() - make_interval(days => $1::int)
+                AND NOT EXISTS (SELECT 1 FROM notice_deliveries d
+                                 WHERE d.notice_id = n.id AND d.status = 'pending')
+              LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<BigInt, _>(RETENTION_DAYS)
+    .bind::<BigInt, _>(batch)
+    .execute(conn)
+    .await
+}
+
+/// An unread in-app notice.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notices)]
+pub struct InAppNotice {
+    /// Its id (the dismiss form's target).
+    pub id: Uuid,
+    /// What it tells.
+    pub kind: NoticeKind,
+    /// The key concerned.
+    pub key_id: Option<Uuid>,
+    /// Details.
+    pub payload: serde_json::Value,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The account's unread in-app notices, newest first, at most `limit`, plus how many in all.
+pub async fn unread_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    limit: i64,
+) -> QueryResult<(Vec<InAppNotice>, i64)> {
+    let unread = notices::table
+        .filter(notices::account_id.eq(account))
+        .filter(notices::in_app.eq(true))
+        .filter(notices::dismissed_at.is_null());
+    let rows = unread
+        .order(notices::created_at.desc())
+        .limit(limit)
+        .select(InAppNotice::as_select())
+        .load(conn)
+        .await?;
+    let total = unread.count().get_result(conn).await?;
+    Ok((rows, total))
+}
+
+/// Dismisses one of the account's notices; false when it has no such unread notice.
+pub async fn dismiss_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        notices::table
+            .filter(notices::account_id.eq(account))
+            .filter(notices::id.eq(id))
+            .filter(notices::dismissed_at.is_null()),
+    )
+    .set(notices::dismissed_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+#[derive(diesel::QueryableByName)]
+struct NewAddress {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    key_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    ip: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    account_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    prefix: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    day: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    today: i64,
+}
+
+/// "New address" notices per key per day at most: a key used from a changing fleet of
+/// addresses tells its owner a few times, not once per address.
+pub const NEW_ADDRESSES_PER_DAY: i64 = 10;
+
+/// Of the `(key, client address)` sightings about to be recorded, writes a "new address"
+/// notice for each address not seen for its key in the last 30 days, unless the key is in its
+/// first day (call before the sightings are added, in their transaction). The idempotency key
+/// names the key, the address and the day, so instances flushing the same sighting make one
+/// notice. Only the 50 most recent addresses of a key are kept, so on a key used from more,
+/// an address that dropped out counts as new again.
+pub async fn new_client_ips(
+    conn: &mut AsyncPgConnection,
+    seen: &[(Uuid, String)],
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
+    if seen.is_empty() {
+        return Ok(0);
+    }
+    let fresh: Vec<NewAddress> = diesel::sql_query(
+        "SELECT DISTINCT v.key_id, v.ip, k.account_id, k.name, k.prefix,
+                to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+                (SELECT count(*) FROM notices n
+                  WHERE n.key_id = v.key_id AND n.kind = 'new_client_ip'
+                    AND n.created_at > now() - interval '1 day') AS today
+           FROM unnest($1, $2) AS v(key_id, ip)
+           JOIN api_keys k ON k.id = v.key_id
+          WHERE k.created_at <= now() - interval '1 day'
+            AND NOT EXISTS (SELECT 1 FROM key_client_ips c
+                             WHERE c.key_id = v.key_id AND c.client_ip = v.ip
+                               AND c.last_seen >= now() - interval '30 days')
+          ORDER BY v.key_id, v.ip
+          LIMIT 1000",
+    )
+    .bind::<Array<SqlUuid>, _>(seen.iter().map(|s| s.0).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(seen.iter().map(|s| s.1.as_str()).collect::<Vec<_>>())
+    .load(conn)
+    .await?;
+    let mut written = 0;
+    let mut per_key: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
+    for f in fresh {
+        let told = per_key.entry(f.key_id).or_insert(f.today);
+        if *told >= NEW_ADDRESSES_PER_DAY {
+            continue;
+        }
+        *told += 1;
+        let notice = NewNotice {
+            account_id: f.account_id,
+            kind: NoticeKind::NewClientIp,
+            key_id: Some(f.key_id),
+            idempotency_key: format!("new_client_ip:{}:{}:{}", f.key_id, f.ip, f.day),
+            payload: serde_json::json!({
+                "key_id": f.key_id, "name": f.name, "prefix": f.prefix, "ip": f.ip,
+            }),
+        };
+        if enqueue(conn, notice).await?.is_some() {
+            written += 1;
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,288 @@
+//! Notifications: what can be told (`NoticeKind`), the event types a user switches per channel
+//! (`EventType` × `Channel`, with the defaults), an outbox row's state (`DeliveryStatus`), the
+//! expiry milestones, and the retry schedule. One string mapping per enum.
+
+use chrono::{DateTime, Duration, Utc};
+
+macro_rules! codes {
+    ($t:ident { $($v:ident => $code:literal),* $(,)? }) => {
+        impl $t {
+            /// Every variant.
+            pub const ALL: &'static [$t] = &[$($t::$v),*];
+
+            /// The stable code (database, forms, payloads).
+            pub fn as_str(self) -> &'static str {
+                match self { $($t::$v => $code),* }
+            }
+
+            /// Parses a code.
+            pub fn parse(s: &str) -> Option<$t> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+    };
+}
+
+/// Something a notice tells.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum NoticeKind {
+    /// Keys that now expire within 7 days, within 1 day, or have expired.
+    ExpiryDigest,
+    /// A key was used from a client address not seen for it in 30 days.
+    NewClientIp,
+    /// A usage alert rule fired.
+    UsageAlert,
+    /// A key was revoked because it was found exposed (e.g. in a public repository).
+    KeyExposedRevoked,
+    /// The last self-custodied wallet was unlinked: the account's keys are paused.
+    WalletUnlinked,
+    /// An operator turned API keys off: the account's keys are paused.
+    ApiKeysDisabled,
+    /// The "send test event" button (webhook only).
+    WebhookTest,
+}
+
+codes!(NoticeKind {
+    ExpiryDigest => "expiry_digest",
+    NewClientIp => "new_client_ip",
+    UsageAlert => "usage_alert",
+    KeyExposedRevoked => "key_exposed_revoked",
+    WalletUnlinked => "wallet_unlinked",
+    ApiKeysDisabled => "api_keys_disabled",
+    WebhookTest => "webhook_test",
+});
+
+impl NoticeKind {
+    /// The switchable event type it belongs to (`None`: the webhook test, always sent).
+    pub fn event_type(self) -> Option<EventType> {
+        match self {
+            NoticeKind::ExpiryDigest => Some(EventType::Expiry),
+            NoticeKind::NewClientIp => Some(EventType::NewAddress),
+            NoticeKind::UsageAlert => Some(EventType::UsageAlert),
+            NoticeKind::KeyExposedRevoked
+            | NoticeKind::WalletUnlinked
+            | NoticeKind::ApiKeysDisabled => Some(EventType::Security),
+            NoticeKind::WebhookTest => None,
+        }
+    }
+
+    /// The webhook event `type` (dotted, as Standard Webhooks suggests).
+    pub fn webhook_type(self) -> &'static str {
+        match self {
+            NoticeKind::ExpiryDigest => "key.expiry_digest",
+            NoticeKind::NewClientIp => "key.new_client_ip",
+            NoticeKind::UsageAlert => "key.usage_alert",
+            NoticeKind::KeyExposedRevoked => "key.revoked_exposed",
+            NoticeKind::WalletUnlinked => "account.wallet_unlinked",
+            NoticeKind::ApiKeysDisabled => "account.api_keys_disabled",
+            NoticeKind::WebhookTest => "webhook.test",
+        }
+    }
+}
+
+/// What a user switches on or off per channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// The expiry digest.
+    Expiry,
+    /// Use from a new client address.
+    NewAddress,
+    /// Usage alert rules.
+    UsageAlert,
+    /// Exposed key revoked, wallet unlinked, API keys disabled.
+    Security,
+}
+
+codes!(EventType {
+    Expiry => "expiry",
+    NewAddress => "new_address",
+    UsageAlert => "usage_alert",
+    Security => "security",
+});
+
+impl EventType {
+    /// The row label on the settings page.
+    pub fn label(self) -> &'static str {
+        match self {
+            EventType::Expiry => "Keys expiring (daily digest)",
+            EventType::NewAddress => "A key used from a new address",
+            EventType::UsageAlert => "Usage alerts",
+            EventType::Security => "Security: key revoked as exposed, keys paused",
+        }
+    }
+
+    /// The default: e-mail and in-app for expiry and security, in-app only for new addresses
+    /// and alerts; the webhook is on for everything (it only matters once one is set up).
+    pub fn default_on(self, channel: Channel) -> bool {
+        match channel {
+            Channel::InApp | Channel::Webhook => true,
+            Channel::Email => matches!(self, EventType::Expiry | EventType::Security),
+        }
+    }
+}
+
+/// A way of telling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// E-mail to the account's address.
+    Email,
+    /// The account's signed webhook.
+    Webhook,
+    /// The list on the keys page.
+    InApp,
+}
+
+codes!(Channel {
+    Email => "email",
+    Webhook => "webhook",
+    InApp => "in_app",
+});
+
+impl Channel {
+    /// The column heading on the settings page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Email => "E-mail",
+            Channel::Webhook => "Webhook",
+            Channel::InApp => "In app",
+        }
+    }
+}
+
+/// Where an outbox row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    /// Waiting for (another) attempt.
+    Pending,
+    /// Sent.
+    Delivered,
+    /// Every attempt failed; kept for inspection.
+    Failed,
+    /// The channel is not set up (no SMTP server, no webhook any more).
+    Skipped,
+}
+
+codes!(DeliveryStatus {
+    Pending => "pending",
+    Delivered => "delivered",
+    Failed => "failed",
+    Skipped => "skipped",
+});
+
+/// How close a key is to its expiry, for the digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Milestone {
+    /// Expires within 7 days.
+    Week,
+    /// Expires within 1 day.
+    Day,
+    /// Has expired (within the last 7 days).
+    Expired,
+}
+
+codes!(Milestone {
+    Week => "7d",
+    Day => "1d",
+    Expired => "expired",
+});
+
+impl Milestone {
+    /// The milestone of a key expiring at `expires_at`, judged at `now` (the database's clock);
+    /// `None` when it is further than 7 days away or expired more than 7 days ago.
+    pub fn of(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<Milestone> {
+        if expires_at <= now - Duration::days(7) || expires_at > now + Duration::days(7) {
+            None
+        } else if expires_at <= now {
+            Some(Milestone::Expired)
+        } else if expires_at <= now + Duration::days(1) {
+            Some(Milestone::Day)
+        } else {
+            Some(Milestone::Week)
+        }
+    }
+}
+
+/// The wait before attempt `attempt + 1` after `attempt` failed ones: `base · 2^(attempt−1)`,
+/// capped at an hour, then scaled by `jitter` ∈ [0, 1] into its upper half (so retries from
+/// many rows spread out but never come sooner than half the schedule).
+pub fn backoff(base: std::time::Duration, attempt: u32, jitter: f64) -> std::time::Duration {
+    let cap = std::time::Duration::from_secs(3600);
+    let exp = attempt.saturating_sub(1).min(20);
+    let full = base.saturating_mul(1u32 << exp).min(cap);
+    full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips() {
+        for k in NoticeKind::ALL {
+            assert_eq!(NoticeKind::parse(k.as_str()), Some(*k));
+        }
+        for e in EventType::ALL {
+            assert_eq!(EventType::parse(e.as_str()), Some(*e));
+            assert!(!e.label().is_empty());
+        }
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.as_str()), Some(*c));
+        }
+        for s in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(*s));
+        }
+        for m in Milestone::ALL {
+            assert_eq!(Milestone::parse(m.as_str()), Some(*m));
+        }
+        assert_eq!(NoticeKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn defaults_follow_the_issue() {
+        use Channel::*;
+        use EventType::*;
+        assert!(Expiry.default_on(Email) && Expiry.default_on(InApp));
+        assert!(Security.default_on(Email) && Security.default_on(InApp));
+        assert!(!NewAddress.default_on(Email) && NewAddress.default_on(InApp));
+        assert!(!UsageAlert.default_on(Email) && UsageAlert.default_on(InApp));
+        assert_eq!(NoticeKind::WebhookTest.event_type(), None);
+        assert_eq!(
+            NoticeKind::KeyExposedRevoked.event_type(),
+            Some(EventType::Security)
+        );
+    }
+
+    #[test]
+    fn milestones_by_distance() {
+        let now = Utc::now();
+        let m = |d: Duration| Milestone::of(now + d, now);
+        assert_eq!(m(Duration::days(8)), None);
+        assert_eq!(m(Duration::days(7)), Some(Milestone::Week));
+        assert_eq!(m(Duration::hours(25)), Some(Milestone::Week));
+        assert_eq!(m(Duration::hours(24)), Some(Milestone::Day));
+        assert_eq!(m(Duration::seconds(1)), Some(Milestone::Day));
+        assert_eq!(m(Duration::zero()), Some(Milestone::Expired));
+        assert_eq!(m(-Duration::days(6)), Some(Milestone::Expired));
+        assert_eq!(m(-Duration::days(7)), None);
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let base = std::time::Duration::from_secs(30);
+        assert_eq!(backoff(base, 1, 1.0), base);
+        assert_eq!(backoff(base, 1, 0.0), base / 2);
+        assert_eq!(backoff(base, 3, 1.0), base * 4);
+        assert_eq!(backoff(base, 40, 1.0), std::time::Duration::from_secs(3600));
+        assert!(backoff(base, 2, 0.3) >= base);
+    }
+}

@@ -1,0 +1,36 @@
+//! The expiry digest detector: every key that now expires within 7 days, within 1 day, or has
+//! expired (in the last 7 days) and was not told about at that milestone goes into its
+//! account's digest — one digest per account per `APP_DIGEST_INTERVAL_SECS` interval, counted
+//! on the database's clock, however many instances run this at once (see
+//! `db::notices::digest`). `keydesk notices digest` runs it at once.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+
+use crate::db;
+use crate::db::notices::digest::{DueKey, due_keys, write_digest};
+
+/// Keys looked at per run (the rest wait for the next run).
+pub const MAX_KEYS: i64 = 5_000;
+
+/// Runs the detector once; returns the digests written.
+pub async fn run_once(
+    conn: &mut AsyncPgConnection,
+    interval: Duration,
+) -> diesel::QueryResult<usize> {
+    let now = db::now(conn).await?;
+    let period = now.timestamp() / interval.as_secs().max(1) as i64;
+    let mut by_account: BTreeMap<uuid::Uuid, Vec<DueKey>> = BTreeMap::new();
+    for k in due_keys(conn, MAX_KEYS).await? {
+        by_account.entry(k.account_id).or_default().push(k);
+    }
+    let mut written = 0;
+    for (account, keys) in by_account {
+        if write_digest(conn, account, period, &keys).await?.is_some() {
+            written += 1;
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,141 @@
+//! One pass of the delivery worker: claim a batch of due deliveries, send them side by side,
+//! record each outcome. A failure is retried after `backoff` (exponential, jittered) until
+//! `APP_NOTIFY_MAX_ATTEMPTS` attempts were made; then the row is marked failed and kept.
+
+use std::sync::Arc;
+
+use rand::Rng;
+
+use super::mail::{MailError, Mailer};
+use super::webhook::{self, HookError};
+use crate::config::NotifySettings;
+use crate::db::DbPool;
+use crate::db::notices::outbox::{self, Attempt, Claimed};
+use crate::db::notices::prefs;
+use crate::domain::notice::backoff;
+use crate::metrics::Metrics;
+
+/// Deliveries claimed per pass.
+pub const BATCH: i64 = 20;
+
+/// Deliveries sent at once: each takes a pooled connection briefly (never while it sends), so a
+/// busy outbox cannot starve the pages of connections.
+pub const CONCURRENT: usize = 4;
+
+/// A claim lasts this long: a sender that died mid-way gives its rows back after it. Longer
+/// than any send can take (SMTP 15 s, webhooks 10 s).
+pub const LEASE_SECS: f64 = 120.0;
+
+/// What the worker needs.
+pub struct Ctx {
+    /// Database.
+    pub pool: DbPool,
+    /// SMTP.
+    pub mailer: Mailer,
+    /// Retry schedule, webhook policy.
+    pub settings: NotifySettings,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Claims and delivers one batch; returns how many were claimed.
+pub async fn run_batch(ctx: &Arc<Ctx>) -> usize {
+    let claimed = match ctx.pool.get().await {
+        Ok(mut conn) => {
+            match outbox::claim(&mut conn, &["email", "webhook"], BATCH, LEASE_SECS).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "notice worker: claiming failed; will retry");
+                    return 0;
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "notice worker: database unavailable; will retry");
+            return 0;
+        }
+    };
+    let n = claimed.len();
+    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
+    let mut set = tokio::task::JoinSet::new();
+    for c in claimed {
+        let (ctx, permits) = (ctx.clone(), permits.clone());
+        set.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            deliver(&ctx, c).await
+        });
+    }
+    while set.join_next().await.is_some() {}
+    n
+}
+
+async fn deliver(ctx: &Ctx, c: Claimed) {
+    let attempt = attempt(ctx, &c).await;
+    let result = match &attempt {
+        Attempt::Delivered => "delivered",
+        Attempt::Retry(..) => "retry",
+        Attempt::Failed(_) => "failed",
+        Attempt::Skipped(_) => "skipped",
+    };
+    ctx.metrics.notice_delivery(&c.channel, result);
+    match &attempt {
+        Attempt::Delivered => {
+            tracing::info!(notice = %c.notice_id, channel = %c.channel, attempt = c.attempts, "notice delivered")
+        }
+        Attempt::Retry(_, e) | Attempt::Failed(e) | Attempt::Skipped(e) => {
+            tracing::warn!(notice = %c.notice_id, channel = %c.channel, attempt = c.attempts, outcome = result, error = %e, "notice not delivered")
+        }
+    }
+    // If this write fails the lease runs out and the row is tried again: at least once.
+    match ctx.pool.get().await {
+        Ok(mut conn) => {
+            if let Err(e) = outbox::finish(&mut conn, c.id, &attempt).await {
+                tracing::warn!(error = %e, notice = %c.notice_id, "recording a delivery failed");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, notice = %c.notice_id, "recording a delivery failed"),
+    }
+}
+
+async fn attempt(ctx: &Ctx, c: &Claimed) -> Attempt {
+    let failed = |transient: bool, e: String| {
+        if transient && (c.attempts as u32) < ctx.settings.max_attempts {
+            let jitter = rand::rng().random::<f64>();
+            Attempt::Retry(
+                backoff(ctx.settings.backoff, c.attempts.max(1) as u32, jitter).as_secs_f64(),
+                e,
+            )
+        } else {
+            Attempt::Failed(e)
+        }
+    };
+    match c.channel.as_str() {
+        "email" => {
+            if !ctx.mailer.enabled() {
+                return Attempt::Skipped("e-mail is not configured (APP_SMTP_URL)".into());
+            }
+            match ctx.mailer.send(c).await {
+                Ok(()) => Attempt::Delivered,
+                Err(MailError::Transient(e)) => failed(true, e),
+                Err(MailError::Permanent(e)) => failed(false, e),
+            }
+        }
+        "webhook" => {
+            let hook = match ctx.pool.get().await {
+                Ok(mut conn) => prefs::find_webhook_for_account(&mut conn, c.account_id).await,
+                Err(e) => return failed(true, format!("database: {e}")),
+            };
+            let hook = match hook {
+                Ok(Some(h)) => h,
+                Ok(None) => return Attempt::Skipped("no webhook is set up any more".into()),
+                Err(e) => return failed(true, format!("database: {e}")),
+            };
+            match webhook::send(&hook, c, ctx.settings.webhook_allow_private).await {
+                Ok(()) => Attempt::Delivered,
+                Err(HookError::Transient(e)) => failed(true, e),
+                Err(HookError::Permanent(e)) => failed(false, e),
+            }
+        }
+        other => Attempt::Failed(format!("unknown channel {other:?}")),
+    }
+}
