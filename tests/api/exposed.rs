@@ -516,7 +516,7 @@ async fn a_key_revoked_by_someone_holding_it_is_announced_to_its_owner() {
     let app = spawn_app().await;
     app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("handed-over").await;
-    let res = revoke_by_secret(&app, &[secret.clone()]).await;
+    let res = revoke_by_secret(&app, std::slice::from_ref(&secret)).await;
     assert_eq!(res.status(), 202);
     let (_, list) = app.get_html("/settings/api-keys").await;
     assert!(
