@@ -257,13 +257,8 @@ pub async fn create_for_account(
         let Some(user) = super::users::lock_for_update(conn, account).await? else {
             return Err(diesel::result::Error::NotFound);
         };
-        if let Some(existing) = api_keys::table
-            .filter(api_keys::account_id.eq(account))
-            .filter(api_keys::request_id.eq(key.request_id))
-            .select(KeyRow::as_select())
-            .first(conn)
-            .await
-            .optional()?
+        if let Some(rid) = key.request_id
+            && let Some(existing) = find_by_request_id(conn, account, rid).await?
         {
             return Ok(CreateOutcome::AlreadyCreated(existing));
         }

@@ -107,13 +107,8 @@ pub async fn roll_for_account(
         {
             return Ok(RollOutcome::NotFound);
         }
-        if let Some(done) = api_keys::table
-            .filter(api_keys::account_id.eq(account))
-            .filter(api_keys::request_id.eq(successor.request_id))
-            .select(KeyRow::as_select())
-            .first(conn)
-            .await
-            .optional()?
+        if let Some(rid) = successor.request_id
+            && let Some(done) = find_by_request_id(conn, account, rid).await?
         {
             return Ok(RollOutcome::AlreadyRolled(Box::new(done)));
         }

@@ -8,6 +8,7 @@ use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::sudo;
 use super::view::{CreateFormView, PageState, SecretView, render_page};
 use crate::auth::CurrentUser;
 use crate::auth::reauth::{self, Reauth};
@@ -142,14 +143,10 @@ pub async fn create(
         let mut view = form.view(tz, now);
         view.request_id = request_id.to_string();
         view.password_required = true;
-        let (message, status, retry) = reauth_refusal(&asked);
+        let (message, status, retry) = sudo::refusal(&asked);
         view.password_error = Some(message);
-        let mut res = form_again(&state, &current, view, status).await?;
-        if let Some(secs) = retry {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-        }
-        return Ok(res);
+        let res = form_again(&state, &current, view, status).await?;
+        return Ok(sudo::with_retry_after(res, retry));
     }
 
     let expiry_days = expiration_input.preset_days();
@@ -212,25 +209,6 @@ pub async fn create(
         header::HeaderValue::from_static("no-store"),
     );
     Ok(res)
-}
-
-/// The message, status and Retry-After for a password that was not confirmed.
-pub(super) fn reauth_refusal(asked: &Reauth) -> (String, StatusCode, Option<u64>) {
-    match asked {
-        Reauth::Throttled(secs) => {
-            let minutes = secs.div_ceil(60);
-            let plural = if minutes == 1 { "" } else { "s" };
-            (
-                format!("Too many wrong passwords. Try again in {minutes} minute{plural}."),
-                StatusCode::TOO_MANY_REQUESTS,
-                Some(*secs),
-            )
-        }
-        Reauth::Wrong => (reauth::WRONG.into(), StatusCode::UNPROCESSABLE_ENTITY, None),
-        Reauth::Needed | Reauth::Confirmed => {
-            (reauth::ASK.into(), StatusCode::UNPROCESSABLE_ENTITY, None)
-        }
-    }
 }
 
 /// The keys page with the create dialog open on the user's input.

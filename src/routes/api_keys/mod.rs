@@ -17,5 +17,6 @@ pub mod revoke;
 pub mod roll;
 pub mod scopes;
 mod secret;
+mod sudo;
 mod usage_chart;
 pub mod view;

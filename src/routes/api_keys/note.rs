@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use uuid::Uuid;
 
+use super::sudo::owned_key;
 use crate::auth::CurrentUser;
 use crate::db::api_keys::{self, KeyRow, NoteOutcome};
 use crate::domain::KeyNote;
@@ -44,20 +45,13 @@ fn page(current: &CurrentUser, key: &KeyRow, note: &str) -> NotePage {
     }
 }
 
-async fn load(state: &AppState, current: &CurrentUser, id: Uuid) -> Result<KeyRow, AppError> {
-    let mut conn = state.pool.get().await?;
-    api_keys::find_for_account(&mut conn, current.user.id, id)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 /// `GET /settings/api-keys/{id}/note`.
 pub async fn show(
     id: web::Path<Uuid>,
     current: web::ReqData<CurrentUser>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let key = load(&state, &current, id.into_inner()).await?;
+    let key = owned_key(&state, &current, id.into_inner()).await?;
     render(&page(&current, &key, &key.note), StatusCode::OK)
 }
 
@@ -78,7 +72,7 @@ pub async fn submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let key = load(&state, &current, id.into_inner()).await?;
+    let key = owned_key(&state, &current, id.into_inner()).await?;
     let mut view = page(&current, &key, &form.note);
     if !view.can_submit {
         return render(&view, StatusCode::CONFLICT);
@@ -104,7 +98,7 @@ pub async fn submit(
         NoteOutcome::NotFound => return Err(AppError::NotFound),
         NoteOutcome::Revoked => {
             drop(conn);
-            let key = load(&state, &current, key.id).await?;
+            let key = owned_key(&state, &current, key.id).await?;
             return render(&page(&current, &key, &form.note), StatusCode::CONFLICT);
         }
     }

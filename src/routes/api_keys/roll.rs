@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
-use super::create::reauth_refusal;
+use super::sudo::{self, AsksPassword, owned_key};
 use super::view::{PageState, PresetView, SecretView, render_page};
 use crate::auth::CurrentUser;
 use crate::auth::reauth::{self, Reauth};
@@ -145,20 +145,13 @@ fn page(current: &CurrentUser, key: &KeyRow, form: &RollForm, now: DateTime<Utc>
     }
 }
 
-async fn load(state: &AppState, current: &CurrentUser, id: Uuid) -> Result<KeyRow, AppError> {
-    let mut conn = state.pool.get().await?;
-    api_keys::find_for_account(&mut conn, current.user.id, id)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 /// `GET /settings/api-keys/{id}/roll`.
 pub async fn show(
     id: web::Path<Uuid>,
     current: web::ReqData<CurrentUser>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let key = load(&state, &current, id.into_inner()).await?;
+    let key = owned_key(&state, &current, id.into_inner()).await?;
     let mut view = page(&current, &key, &RollForm::default(), Utc::now());
     view.password_required = reauth::needs_password(&current, &state.settings);
     render(&view, StatusCode::OK)
@@ -180,7 +173,7 @@ pub async fn submit(
         let mut conn = state.pool.get().await?;
         crate::db::now(&mut conn).await?
     };
-    let key = load(&state, &current, id.into_inner()).await?;
+    let key = owned_key(&state, &current, id.into_inner()).await?;
     let mut view = page(&current, &key, &form, now);
     view.password_required =
         !reauth::is_recent(current.authenticated_at, now, settings.reauth_window);
@@ -215,15 +208,7 @@ pub async fn submit(
 
     let asked = reauth::confirm(&req, &session, &current, &state, &form.password, now).await?;
     if asked != Reauth::Confirmed {
-        let (message, status, retry) = reauth_refusal(&asked);
-        view.password_required = true;
-        view.password_error = Some(message);
-        let mut res = render(&view, status)?;
-        if let Some(secs) = retry {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-        }
-        return Ok(res);
+        return sudo::password_refused(view, &asked);
     }
 
     let spec = KeySpec {
@@ -267,7 +252,7 @@ pub async fn submit(
         RollOutcome::Revoked | RollOutcome::Expired | RollOutcome::Rolling => {
             // Changed between the check above and the transaction: show why, from the row now.
             drop(conn);
-            let key = load(&state, &current, key.id).await?;
+            let key = owned_key(&state, &current, key.id).await?;
             return render(&page(&current, &key, &form, now), StatusCode::CONFLICT);
         }
     };
@@ -297,4 +282,11 @@ async fn already_rolled(
         ..Default::default()
     };
     render_page(conn, current, settings, page, StatusCode::CONFLICT).await
+}
+
+impl AsksPassword for RollPage {
+    fn ask_password(&mut self, why: String) {
+        self.password_required = true;
+        self.password_error = Some(why);
+    }
 }

@@ -2,12 +2,12 @@
 //! neither revoked nor rolling may do (at least one scope); the next verification sees the new
 //! set. Widening needs a recent password, narrowing never does.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use uuid::Uuid;
 
-use super::create::reauth_refusal;
+use super::sudo::{self, AsksPassword, owned_key};
 use super::view::ScopeView;
 use crate::auth::CurrentUser;
 use crate::auth::reauth::{self, Reauth};
@@ -68,20 +68,13 @@ fn page(current: &CurrentUser, key: &KeyRow, checked: &[String]) -> ScopesPage {
     }
 }
 
-async fn load(state: &AppState, current: &CurrentUser, id: Uuid) -> Result<KeyRow, AppError> {
-    let mut conn = state.pool.get().await?;
-    api_keys::find_for_account(&mut conn, current.user.id, id)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 /// `GET /settings/api-keys/{id}/scopes`.
 pub async fn show(
     id: web::Path<Uuid>,
     current: web::ReqData<CurrentUser>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let key = load(&state, &current, id.into_inner()).await?;
+    let key = owned_key(&state, &current, id.into_inner()).await?;
     let checked: Vec<String> = key.scopes.iter().map(|s| s.as_str().to_owned()).collect();
     render(&page(&current, &key, &checked), StatusCode::OK)
 }
@@ -105,7 +98,7 @@ pub async fn submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let key = load(&state, &current, id.into_inner()).await?;
+    let key = owned_key(&state, &current, id.into_inner()).await?;
     let mut view = page(&current, &key, &form.scopes);
     if !view.can_submit {
         return render(&view, StatusCode::CONFLICT);
@@ -124,15 +117,7 @@ pub async fn submit(
         };
         let asked = reauth::confirm(&req, &session, &current, &state, &form.password, now).await?;
         if asked != Reauth::Confirmed {
-            let (message, status, retry) = reauth_refusal(&asked);
-            view.password_required = true;
-            view.password_error = Some(message);
-            let mut res = render(&view, status)?;
-            if let Some(secs) = retry {
-                res.headers_mut()
-                    .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-            }
-            return Ok(res);
+            return sudo::password_refused(view, &asked);
         }
     }
     let mut conn = state.pool.get().await?;
@@ -154,9 +139,16 @@ pub async fn submit(
         ScopesOutcome::NotFound => return Err(AppError::NotFound),
         ScopesOutcome::Revoked | ScopesOutcome::Rolling => {
             drop(conn);
-            let key = load(&state, &current, key.id).await?;
+            let key = owned_key(&state, &current, key.id).await?;
             return render(&page(&current, &key, &form.scopes), StatusCode::CONFLICT);
         }
     }
     Ok(see_other(&format!("/settings/api-keys/{}", key.id)))
+}
+
+impl AsksPassword for ScopesPage {
+    fn ask_password(&mut self, why: String) {
+        self.password_required = true;
+        self.password_error = Some(why);
+    }
 }
