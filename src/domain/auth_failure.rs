@@ -1,60 +1,25 @@
 //! Why a presented key was refused: the `error_code` of a 401, and a usage outcome.
 
-/// A refusal.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum AuthFailure {
-    /// No `Authorization` header.
-    Missing,
-    /// Not `Bearer phy_…` with a valid checksum, or several headers.
-    Malformed,
-    /// Well-formed but not a key we issued (or deleted).
-    Unknown,
-    /// Revoked.
-    Revoked,
-    /// Past its expiry.
-    Expired,
-    /// The account is not eligible right now (keys paused).
-    AccountNotEligible,
+text_enum! {
+    /// A refusal.
+    #[derive(Hash)]
+    pub enum AuthFailure {
+        /// No `Authorization` header.
+        Missing = "missing",
+        /// Not `Bearer phy_…` with a valid checksum, or several headers.
+        Malformed = "malformed",
+        /// Well-formed but not a key we issued (or deleted).
+        Unknown = "unknown",
+        /// Revoked.
+        Revoked = "revoked",
+        /// Past its expiry.
+        Expired = "expired",
+        /// The account is not eligible right now (keys paused).
+        AccountNotEligible = "account_not_eligible",
+    }
 }
 
 impl AuthFailure {
-    /// Every refusal.
-    pub const ALL: [AuthFailure; 6] = [
-        AuthFailure::Missing,
-        AuthFailure::Malformed,
-        AuthFailure::Unknown,
-        AuthFailure::Revoked,
-        AuthFailure::Expired,
-        AuthFailure::AccountNotEligible,
-    ];
-
-    /// The stable code.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthFailure::Missing => "missing",
-            AuthFailure::Malformed => "malformed",
-            AuthFailure::Unknown => "unknown",
-            AuthFailure::Revoked => "revoked",
-            AuthFailure::Expired => "expired",
-            AuthFailure::AccountNotEligible => "account_not_eligible",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn parse(s: &str) -> Option<AuthFailure> {
-        AuthFailure::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
     /// The RFC 6750 `error_description`.
     pub fn description(self) -> &'static str {
         match self {

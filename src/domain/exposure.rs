@@ -18,41 +18,17 @@ pub const MAX_URL_CHARS: usize = 2048;
 /// Longest reported source kept.
 pub const MAX_SOURCE_CHARS: usize = 64;
 
-/// Why a key was revoked by someone other than its owner.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum RevokeReason {
-    /// Found in public code: GitHub's secret scanning, or an operator's report.
-    Exposed,
-    /// Someone holding the secret revoked it through the public revoke endpoint.
-    Reported,
+text_enum! {
+    /// Why a key was revoked by someone other than its owner.
+    pub enum RevokeReason {
+        /// Found in public code: GitHub's secret scanning, or an operator's report.
+        Exposed = "exposed",
+        /// Someone holding the secret revoked it through the public revoke endpoint.
+        Reported = "reported",
+    }
 }
 
 impl RevokeReason {
-    /// Every reason.
-    pub const ALL: [RevokeReason; 2] = [RevokeReason::Exposed, RevokeReason::Reported];
-
-    /// The stable code (`api_keys.revoked_reason`, audit details).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RevokeReason::Exposed => "exposed",
-            RevokeReason::Reported => "reported",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn parse(s: &str) -> Option<RevokeReason> {
-        RevokeReason::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
     /// The status word people read for a key revoked for this reason.
     pub fn status_label(self) -> &'static str {
         match self {

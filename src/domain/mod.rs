@@ -2,6 +2,9 @@
 //! text enums (`Scope`, `Role`, `WalletKind`, `AuthFailure`, `AuditAction`) carry diesel's
 //! mapping derives so rows can hold them; their `ToSql`/`FromSql` live in `db::enums`.
 
+#[macro_use]
+mod text_enum;
+
 pub mod audit_action;
 pub mod auth_failure;
 pub mod challenge;

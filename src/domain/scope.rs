@@ -1,38 +1,17 @@
 //! What a key may do. One string mapping, used by forms, the database and templates.
 
-/// A permission a key can carry.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum Scope {
-    /// Buy with crypto through the VM.
-    VmBuyCrypto,
-    /// Take a claw bid on the marketplace.
-    MarketplaceTakeClawBid,
+text_enum! {
+    /// A permission a key can carry.
+    #[derive(Hash, PartialOrd, Ord)]
+    pub enum Scope {
+        /// Buy with crypto through the VM.
+        VmBuyCrypto = "vm.buy.crypto",
+        /// Take a claw bid on the marketplace.
+        MarketplaceTakeClawBid = "marketplace.take-claw-bid",
+    }
 }
 
 impl Scope {
-    /// Every scope, in display order.
-    pub const ALL: [Scope; 2] = [Scope::VmBuyCrypto, Scope::MarketplaceTakeClawBid];
-
-    /// The stable wire/database name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::VmBuyCrypto => "vm.buy.crypto",
-            Scope::MarketplaceTakeClawBid => "marketplace.take-claw-bid",
-        }
-    }
-
     /// The one-line description shown next to the checkbox.
     pub fn description(self) -> &'static str {
         match self {
@@ -45,11 +24,6 @@ impl Scope {
     pub fn joined(scopes: &[Scope], separator: &str) -> String {
         let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
         names.join(separator)
-    }
-
-    /// Parses the stable name.
-    pub fn parse(s: &str) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|sc| sc.as_str() == s)
     }
 
     /// Parses a form's list of checked scopes: at least one, only known ones, no duplicates.

@@ -8,55 +8,22 @@ use chrono_tz::Tz;
 
 use super::AuthFailure;
 
-/// How a verification of a known key ended.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum Outcome {
-    /// Accepted.
-    Ok,
-    /// Refused: revoked.
-    Revoked,
-    /// Refused: expired.
-    Expired,
-    /// Refused: the account's keys are paused.
-    AccountNotEligible,
+text_enum! {
+    /// How a verification of a known key ended.
+    #[derive(Hash, PartialOrd, Ord)]
+    pub enum Outcome {
+        /// Accepted.
+        Ok = "ok",
+        /// Refused: revoked.
+        Revoked = "revoked",
+        /// Refused: expired.
+        Expired = "expired",
+        /// Refused: the account's keys are paused.
+        AccountNotEligible = "account_not_eligible",
+    }
 }
 
 impl Outcome {
-    /// Every outcome, accepted first.
-    pub const ALL: [Outcome; 4] = [
-        Outcome::Ok,
-        Outcome::Revoked,
-        Outcome::Expired,
-        Outcome::AccountNotEligible,
-    ];
-
-    /// The stored code.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Revoked => "revoked",
-            Outcome::Expired => "expired",
-            Outcome::AccountNotEligible => "account_not_eligible",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn parse(s: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-
     /// The outcome of a refusal of a key whose hash matched (None for the others: their keys
     /// are unknown, so there is nothing to count them against).
     pub fn of_refusal(f: AuthFailure) -> Option<Outcome> {

@@ -1,41 +1,18 @@
 //! Solana wallets linked to an account.
 
-/// Who holds a wallet's private key.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum WalletKind {
-    /// Self-custodied; ownership proven by signing a challenge. The only kind that qualifies.
-    External,
-    /// Created and held by the platform inside the app.
-    Embedded,
-    /// Held by the platform on the user's behalf.
-    Custodial,
+text_enum! {
+    /// Who holds a wallet's private key.
+    pub enum WalletKind {
+        /// Self-custodied; ownership proven by signing a challenge. The only kind that qualifies.
+        External = "external",
+        /// Created and held by the platform inside the app.
+        Embedded = "embedded",
+        /// Held by the platform on the user's behalf.
+        Custodial = "custodial",
+    }
 }
 
 impl WalletKind {
-    /// Every kind.
-    pub const ALL: [WalletKind; 3] = [
-        WalletKind::External,
-        WalletKind::Embedded,
-        WalletKind::Custodial,
-    ];
-
-    /// Database name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WalletKind::External => "external",
-            WalletKind::Embedded => "embedded",
-            WalletKind::Custodial => "custodial",
-        }
-    }
     /// Label shown to people.
     pub fn label(self) -> &'static str {
         match self {
@@ -43,10 +20,6 @@ impl WalletKind {
             WalletKind::Embedded => "Embedded",
             WalletKind::Custodial => "Custodial",
         }
-    }
-    /// Parses the database name.
-    pub fn parse(s: &str) -> Option<WalletKind> {
-        WalletKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
     /// Whether the platform holds the key (embedded or custodial).
     pub fn is_platform_held(self) -> bool {
