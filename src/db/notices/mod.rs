@@ -228,8 +228,9 @@ pub async fn dismiss_for_account(
     Ok(n == 1)
 }
 
-#[derive(diesel::QueryableByName)]
-struct NewAddress {
+/// A sighting of an address not seen for its key in the last 30 days.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct NewAddress {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     key_id: Uuid,
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -248,22 +249,20 @@ struct NewAddress {
 /// addresses tells its owner a few times, not once per address.
 pub const NEW_ADDRESSES_PER_DAY: i64 = 10;
 
-/// Of the `(key, client address)` sightings about to be recorded, writes a "new address"
-/// notice for each address not seen for its key in the last 30 days, unless the key is in its
-/// first day (call before the sightings are added, in their transaction). The idempotency key
-/// names the key, the address and the day, so instances flushing the same sighting make one
-/// notice. Only the 50 most recent addresses of a key are kept, so on a key used from more,
-/// an address that dropped out counts as new again.
-pub async fn new_client_ips(
+/// Of the `(key, client address)` sightings about to be recorded, those of an address not seen
+/// for its key in the last 30 days, unless the key is in its first day (call before the
+/// sightings are added). Only the 50 most recent addresses of a key are kept, so on a key used
+/// from more, an address that dropped out counts as new again.
+pub async fn fresh_client_ips(
     conn: &mut AsyncPgConnection,
     seen: &[(Uuid, String)],
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<NewAddress>> {
     use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
     if seen.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let fresh: Vec<NewAddress> = diesel::sql_query(
-        "SELECT DISTINCT v.key_id, v.ip, k.account_id, k.name, k.prefix,
+    diesel::sql_query(
+        "/* keydesk background */ SELECT DISTINCT v.key_id, v.ip, k.account_id, k.name, k.prefix,
                 to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day
            FROM unnest($1, $2) AS v(key_id, ip)
            JOIN api_keys k ON k.id = v.key_id
@@ -277,7 +276,17 @@ pub async fn new_client_ips(
     .bind::<Array<SqlUuid>, _>(seen.iter().map(|s| s.0).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(seen.iter().map(|s| s.1.as_str()).collect::<Vec<_>>())
     .load(conn)
-    .await?;
+    .await
+}
+
+/// Writes a "new address" notice for each fresh sighting, at most `NEW_ADDRESSES_PER_DAY` per
+/// key and day (call in the transaction that adds the sightings). The idempotency key names
+/// the key, the address and the day, so instances flushing the same sighting make one notice.
+pub async fn new_client_ips(
+    conn: &mut AsyncPgConnection,
+    fresh: &[NewAddress],
+) -> QueryResult<usize> {
+    use diesel::sql_types::Uuid as SqlUuid;
     // Instances (and a flush at shutdown) may add sightings of one key at once: the cap is
     // counted under a per-key lock held to the end of the transaction, keys in order.
     let mut keys: Vec<Uuid> = fresh.iter().map(|f| f.key_id).collect();
