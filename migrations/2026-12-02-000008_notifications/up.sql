@@ -73,6 +73,10 @@ CREATE TABLE expiry_reminders (
     notice_id   uuid NOT NULL REFERENCES notices (id) ON DELETE CASCADE,
     PRIMARY KEY (key_id, milestone, expires_at)
 );
+-- the digest detector looks for keys near their expiry about once a minute in every instance
+CREATE INDEX api_keys_expiring_idx ON api_keys (expires_at)
+    WHERE revoked_at IS NULL AND expires_at IS NOT NULL;
+
 COMMENT ON TABLE expiry_reminders IS 'Which digest told about a key reaching a milestone; a re-dated key can be reminded again.';
 
 CREATE TABLE usage_alert_rules (

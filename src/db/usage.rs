@@ -62,58 +62,61 @@ pub struct Seen {
     pub requests: i64,
 }
 
-/// Adds client-address sightings, then keeps only the `IPS_PER_KEY` most recent per key. In the
-/// same transaction, a sighting of an address not seen for its key in the last 30 days (and not
-/// on the key's first day) writes a "new address" notice (`notices::new_client_ips`).
+/// Adds client-address sightings, then keeps only the `IPS_PER_KEY` most recent per key. When a
+/// sighting is of an address not seen for its key in the last 30 days (and not on the key's
+/// first day), the sightings are added in one transaction with the "new address" notices
+/// (`notices::new_client_ips`).
 pub async fn add_client_ips(conn: &mut AsyncPgConnection, seen: &[Seen]) -> QueryResult<usize> {
     if seen.is_empty() {
         return Ok(0);
     }
     let mut seen = seen.to_vec();
     seen.sort_by(|a, b| (a.key_id, &a.ip).cmp(&(b.key_id, &b.ip)));
+    let pairs: Vec<(Uuid, String)> = seen.iter().map(|s| (s.key_id, s.ip.clone())).collect();
+    let fresh = super::notices::fresh_client_ips(conn, &pairs).await?;
+    if fresh.is_empty() {
+        return upsert_client_ips(conn, &seen).await;
+    }
     conn.transaction(async move |conn| {
-        super::notices::new_client_ips(
-            conn,
-            &seen
-                .iter()
-                .map(|s| (s.key_id, s.ip.clone()))
-                .collect::<Vec<_>>(),
-        )
-        .await?;
-        let n = diesel::sql_query(
-            "INSERT INTO key_client_ips (key_id, client_ip, first_seen, last_seen, requests)
-             SELECT v.key_id, v.ip, v.first, v.last, v.n
-               FROM unnest($1, $2, $3, $4, $5) AS v(key_id, ip, first, last, n)
-               JOIN api_keys k ON k.id = v.key_id
-              ORDER BY v.key_id, v.ip
-             ON CONFLICT (key_id, client_ip) DO UPDATE SET
-                 first_seen = least(key_client_ips.first_seen, excluded.first_seen),
-                 last_seen = greatest(key_client_ips.last_seen, excluded.last_seen),
-                 requests = key_client_ips.requests + excluded.requests",
-        )
-        .bind::<Array<SqlUuid>, _>(seen.iter().map(|s| s.key_id).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(seen.iter().map(|s| s.ip.as_str()).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(seen.iter().map(|s| s.first).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(seen.iter().map(|s| s.last).collect::<Vec<_>>())
-        .bind::<Array<Int8>, _>(seen.iter().map(|s| s.requests).collect::<Vec<_>>())
-        .execute(conn)
-        .await?;
-        let mut keys: Vec<Uuid> = seen.iter().map(|s| s.key_id).collect();
-        keys.dedup();
-        diesel::sql_query(
-            "DELETE FROM key_client_ips c
-              USING (SELECT key_id, client_ip,
-                            row_number() OVER (PARTITION BY key_id ORDER BY last_seen DESC) AS rn
-                       FROM key_client_ips WHERE key_id = ANY($1)) r
-              WHERE c.key_id = r.key_id AND c.client_ip = r.client_ip AND r.rn > $2",
-        )
-        .bind::<Array<SqlUuid>, _>(keys)
-        .bind::<Int8, _>(IPS_PER_KEY)
-        .execute(conn)
-        .await?;
-        Ok(n)
+        super::notices::new_client_ips(conn, &fresh).await?;
+        upsert_client_ips(conn, &seen).await
     })
     .await
+}
+
+async fn upsert_client_ips(conn: &mut AsyncPgConnection, seen: &[Seen]) -> QueryResult<usize> {
+    let n = diesel::sql_query(
+        "INSERT INTO key_client_ips (key_id, client_ip, first_seen, last_seen, requests)
+         SELECT v.key_id, v.ip, v.first, v.last, v.n
+           FROM unnest($1, $2, $3, $4, $5) AS v(key_id, ip, first, last, n)
+           JOIN api_keys k ON k.id = v.key_id
+          ORDER BY v.key_id, v.ip
+         ON CONFLICT (key_id, client_ip) DO UPDATE SET
+             first_seen = least(key_client_ips.first_seen, excluded.first_seen),
+             last_seen = greatest(key_client_ips.last_seen, excluded.last_seen),
+             requests = key_client_ips.requests + excluded.requests",
+    )
+    .bind::<Array<SqlUuid>, _>(seen.iter().map(|s| s.key_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(seen.iter().map(|s| s.ip.as_str()).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(seen.iter().map(|s| s.first).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(seen.iter().map(|s| s.last).collect::<Vec<_>>())
+    .bind::<Array<Int8>, _>(seen.iter().map(|s| s.requests).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    let mut keys: Vec<Uuid> = seen.iter().map(|s| s.key_id).collect();
+    keys.dedup();
+    diesel::sql_query(
+        "DELETE FROM key_client_ips c
+          USING (SELECT key_id, client_ip,
+                        row_number() OVER (PARTITION BY key_id ORDER BY last_seen DESC) AS rn
+                   FROM key_client_ips WHERE key_id = ANY($1)) r
+          WHERE c.key_id = r.key_id AND c.client_ip = r.client_ip AND r.rn > $2",
+    )
+    .bind::<Array<SqlUuid>, _>(keys)
+    .bind::<Int8, _>(IPS_PER_KEY)
+    .execute(conn)
+    .await?;
+    Ok(n)
 }
 
 /// A key's hourly counts since `since` `(hour, outcome, requests)`. (Usage windows are a

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use diesel_async::AsyncPgConnection;
 
-use crate::db;
-use crate::db::notices::digest::{DueKey, due_keys, write_digest};
+use crate::db::notices::digest::{DueKey, current_period, due_keys, write_digest};
 
 /// Keys looked at per run (the rest wait for the next run).
 pub const MAX_KEYS: i64 = 5_000;
@@ -20,8 +19,7 @@ pub async fn run_once(
     conn: &mut AsyncPgConnection,
     interval: Duration,
 ) -> diesel::QueryResult<usize> {
-    let now = db::now(conn).await?;
-    let period = now.timestamp() / interval.as_secs().max(1) as i64;
+    let period = current_period(conn, interval.as_secs() as i64).await?;
     let mut by_account: BTreeMap<uuid::Uuid, Vec<DueKey>> = BTreeMap::new();
     for k in due_keys(conn, MAX_KEYS).await? {
         by_account.entry(k.account_id).or_default().push(k);

@@ -239,7 +239,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         // the worker polls often and retries soon, so notification tests run in seconds;
         // tests that need e-mail or private webhook destinations switch them on
         notify: keydesk::config::NotifySettings {
-            poll: Duration::from_millis(50),
+            poll: Duration::from_millis(100),
             backoff: Duration::from_millis(200),
             ..Default::default()
         },

@@ -164,7 +164,7 @@ struct Broken {
 /// written.
 pub async fn detect(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     let broken: Vec<Broken> = diesel::sql_query(
-        "SELECT r.id AS rule_id, r.account_id, r.kind, r.threshold, k.id AS key_id, k.name,
+        "/* keydesk background */ SELECT r.id AS rule_id, r.account_id, r.kind, r.threshold, k.id AS key_id, k.name,
                 k.prefix, u.hour, sum(u.requests)::int8 AS total,
                 coalesce(sum(u.requests) FILTER (WHERE u.outcome <> 'ok'), 0)::int8 AS refused
            FROM usage_alert_rules r

@@ -37,13 +37,33 @@ pub struct DueKey {
     pub milestone: String,
 }
 
+#[derive(diesel::QueryableByName)]
+struct Period {
+    #[diesel(sql_type = BigInt)]
+    period: i64,
+}
+
+/// The number of the current digest interval (`interval_secs` long), on the database's clock.
+pub async fn current_period(
+    conn: &mut AsyncPgConnection,
+    interval_secs: i64,
+) -> diesel::QueryResult<i64> {
+    let p: Period = diesel::sql_query(
+        "/* keydesk background */ SELECT (floor(extract(epoch FROM now()) / $1))::int8 AS period",
+    )
+    .bind::<BigInt, _>(interval_secs.max(1))
+    .get_result(conn)
+    .await?;
+    Ok(p.period)
+}
+
 /// Keys at a milestone without a reminder, grouped by account, at most `limit`.
 pub async fn due_keys(
     conn: &mut AsyncPgConnection,
     limit: i64,
 ) -> diesel::QueryResult<Vec<DueKey>> {
     diesel::sql_query(
-        "SELECT * FROM (
+        "/* keydesk background */ SELECT * FROM (
              SELECT k.account_id, k.id AS key_id, k.name, k.prefix, k.expires_at,
                     CASE WHEN k.expires_at <= now() THEN 'expired'
                          WHEN k.expires_at <= now() + interval '1 day' THEN '1d'

@@ -187,24 +187,27 @@ pub struct InAppNotice {
     pub created_at: DateTime<Utc>,
 }
 
-/// The account's unread in-app notices, newest first, at most `limit`, plus how many in all.
+/// The account's unread in-app notices, newest first, at most `limit`, plus how many in all
+/// (one query: the keys page runs it on every view).
 pub async fn unread_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     limit: i64,
 ) -> QueryResult<(Vec<InAppNotice>, i64)> {
-    let unread = notices::table
+    let rows: Vec<(InAppNotice, i64)> = notices::table
         .filter(notices::account_id.eq(account))
         .filter(notices::in_app.eq(true))
-        .filter(notices::dismissed_at.is_null());
-    let rows = unread
+        .filter(notices::dismissed_at.is_null())
         .order(notices::created_at.desc())
         .limit(limit)
-        .select(InAppNotice::as_select())
+        .select((
+            InAppNotice::as_select(),
+            diesel::dsl::sql::<diesel::sql_types::BigInt>("count(*) OVER ()"),
+        ))
         .load(conn)
         .await?;
-    let total = unread.count().get_result(conn).await?;
-    Ok((rows, total))
+    let total = rows.iter().map(|(_, n)| *n).next().unwrap_or(0);
+    Ok((rows.into_iter().map(|(n, _)| n).collect(), total))
 }
 
 /// Dismisses one of the account's notices; false when it has no such unread notice.
@@ -225,8 +228,9 @@ pub async fn dismiss_for_account(
     Ok(n == 1)
 }
 
-#[derive(diesel::QueryableByName)]
-struct NewAddress {
+/// A sighting of an address not seen for its key in the last 30 days.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct NewAddress {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     key_id: Uuid,
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -239,34 +243,27 @@ struct NewAddress {
     prefix: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     day: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    today: i64,
 }
 
 /// "New address" notices per key per day at most: a key used from a changing fleet of
 /// addresses tells its owner a few times, not once per address.
 pub const NEW_ADDRESSES_PER_DAY: i64 = 10;
 
-/// Of the `(key, client address)` sightings about to be recorded, writes a "new address"
-/// notice for each address not seen for its key in the last 30 days, unless the key is in its
-/// first day (call before the sightings are added, in their transaction). The idempotency key
-/// names the key, the address and the day, so instances flushing the same sighting make one
-/// notice. Only the 50 most recent addresses of a key are kept, so on a key used from more,
-/// an address that dropped out counts as new again.
-pub async fn new_client_ips(
+/// Of the `(key, client address)` sightings about to be recorded, those of an address not seen
+/// for its key in the last 30 days, unless the key is in its first day (call before the
+/// sightings are added). Only the 50 most recent addresses of a key are kept, so on a key used
+/// from more, an address that dropped out counts as new again.
+pub async fn fresh_client_ips(
     conn: &mut AsyncPgConnection,
     seen: &[(Uuid, String)],
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<NewAddress>> {
     use diesel::sql_types::{Array, Text, Uuid as SqlUuid};
     if seen.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let fresh: Vec<NewAddress> = diesel::sql_query(
-        "SELECT DISTINCT v.key_id, v.ip, k.account_id, k.name, k.prefix,
-                to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
-                (SELECT count(*) FROM notices n
-                  WHERE n.key_id = v.key_id AND n.kind = 'new_client_ip'
-                    AND n.created_at > now() - interval '1 day') AS today
+    diesel::sql_query(
+        "/* keydesk background */ SELECT DISTINCT v.key_id, v.ip, k.account_id, k.name, k.prefix,
+                to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day
            FROM unnest($1, $2) AS v(key_id, ip)
            JOIN api_keys k ON k.id = v.key_id
           WHERE k.created_at <= now() - interval '1 day'
@@ -279,26 +276,54 @@ pub async fn new_client_ips(
     .bind::<Array<SqlUuid>, _>(seen.iter().map(|s| s.0).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(seen.iter().map(|s| s.1.as_str()).collect::<Vec<_>>())
     .load(conn)
-    .await?;
+    .await
+}
+
+/// Writes a "new address" notice for each fresh sighting, at most `NEW_ADDRESSES_PER_DAY` per
+/// key and day (call in the transaction that adds the sightings). The idempotency key names
+/// the key, the address and the day, so instances flushing the same sighting make one notice.
+pub async fn new_client_ips(
+    conn: &mut AsyncPgConnection,
+    fresh: &[NewAddress],
+) -> QueryResult<usize> {
+    use diesel::sql_types::Uuid as SqlUuid;
+    // Instances (and a flush at shutdown) may add sightings of one key at once: the cap is
+    // counted under a per-key lock held to the end of the transaction, keys in order.
+    let mut keys: Vec<Uuid> = fresh.iter().map(|f| f.key_id).collect();
+    keys.sort();
+    keys.dedup();
     let mut written = 0;
-    let mut per_key: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
-    for f in fresh {
-        let told = per_key.entry(f.key_id).or_insert(f.today);
-        if *told >= NEW_ADDRESSES_PER_DAY {
-            continue;
-        }
-        *told += 1;
-        let notice = NewNotice {
-            account_id: f.account_id,
-            kind: NoticeKind::NewClientIp,
-            key_id: Some(f.key_id),
-            idempotency_key: format!("new_client_ip:{}:{}:{}", f.key_id, f.ip, f.day),
-            payload: serde_json::json!({
-                "key_id": f.key_id, "name": f.name, "prefix": f.prefix, "ip": f.ip,
-            }),
-        };
-        if enqueue(conn, notice).await?.is_some() {
-            written += 1;
+    for key in keys {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('new_client_ip:' || $1::text))")
+            .bind::<SqlUuid, _>(key)
+            .execute(conn)
+            .await?;
+        let mut told: i64 = notices::table
+            .filter(notices::key_id.eq(key))
+            .filter(notices::kind.eq(NoticeKind::NewClientIp))
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "created_at > now() - interval '1 day'",
+            ))
+            .count()
+            .get_result(conn)
+            .await?;
+        for f in fresh.iter().filter(|f| f.key_id == key) {
+            if told >= NEW_ADDRESSES_PER_DAY {
+                break;
+            }
+            let notice = NewNotice {
+                account_id: f.account_id,
+                kind: NoticeKind::NewClientIp,
+                key_id: Some(f.key_id),
+                idempotency_key: format!("new_client_ip:{}:{}:{}", f.key_id, f.ip, f.day),
+                payload: serde_json::json!({
+                    "key_id": f.key_id, "name": f.name, "prefix": f.prefix, "ip": f.ip,
+                }),
+            };
+            if enqueue(conn, notice).await?.is_some() {
+                written += 1;
+                told += 1;
+            }
         }
     }
     Ok(written)

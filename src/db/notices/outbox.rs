@@ -57,7 +57,7 @@ pub async fn claim(
     lease_secs: f64,
 ) -> diesel::QueryResult<Vec<Claimed>> {
     diesel::sql_query(
-        "WITH due AS (
+        "/* keydesk background */ WITH due AS (
              SELECT id FROM notice_deliveries
               WHERE status = 'pending' AND next_attempt_at <= now() AND channel = ANY($1)
               ORDER BY next_attempt_at
@@ -188,7 +188,7 @@ struct Depth {
 /// Pending deliveries per channel `(channel, count)`.
 pub async fn queue_depth(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<(String, i64)>> {
     let rows: Vec<Depth> = diesel::sql_query(
-        "SELECT channel, count(*) AS n FROM notice_deliveries WHERE status = 'pending' GROUP BY channel",
+        "/* keydesk background */ SELECT channel, count(*) AS n FROM notice_deliveries WHERE status = 'pending' GROUP BY channel",
     )
     .load(conn)
     .await?;
