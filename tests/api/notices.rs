@@ -644,3 +644,63 @@ async fn the_operator_listing_shows_failed_deliveries() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_refusal_rate_alert_fires_when_refusals_pass_the_share_with_enough_requests() {
+    let app = spawn_app().await;
+    let user = app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("refused-bot").await;
+    let key = app.key_id_of(&secret).await;
+    let token = app.csrf().await;
+    let res = app
+        .post_form(
+            "/settings/notifications/alerts",
+            &[
+                ("csrf_token", &token),
+                ("key", &key.to_string()),
+                ("kind", "refusal_rate"),
+                ("threshold", "50"),
+                ("min_requests", "4"),
+            ],
+        )
+        .await;
+    assert_redirects_to(&res, "/settings/notifications");
+    let auth = format!("Bearer {secret}");
+    app.me(Some(&auth)).await;
+    app.usage.flush_now().await;
+    let mut c = app.conn().await;
+    assert_eq!(
+        notices::alerts::detect(&mut c).await.unwrap(),
+        0,
+        "too few requests"
+    );
+    keydesk::db::api_keys::revoke_for_account(&mut c, user.id, key, user.id, &origin())
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.me(Some(&auth)).await.status().as_u16(), 401);
+    }
+    app.usage.flush_now().await;
+    assert_eq!(
+        notices::alerts::detect(&mut c).await.unwrap(),
+        1,
+        "3 of 4 refused"
+    );
+    let (_, html) = app.get_html("/settings/api-keys").await;
+    assert!(html.contains("3 of 4 requests were refused"), "{html}");
+    // another account's key cannot be watched
+    app.eligible_user_logged_in().await;
+    let token = app.csrf().await;
+    let res = app
+        .post_form(
+            "/settings/notifications/alerts",
+            &[
+                ("csrf_token", &token),
+                ("key", &key.to_string()),
+                ("kind", "requests_per_hour"),
+                ("threshold", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 422);
+}
