@@ -375,3 +375,20 @@ async fn the_demo_accounts_show_every_state_including_a_rolling_key() {
     assert!(keys.iter().any(|k| k.revoked_at.is_some()));
     assert_eq!(keys.len(), 6);
 }
+
+#[tokio::test]
+async fn a_rolling_key_is_not_in_the_expiry_digest_but_its_successor_is_judged_on_its_own() {
+    let app = spawn_app().await;
+    app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("digest-roll").await;
+    let id = app.key_id_of(&secret).await;
+    assert_eq!(roll(&app, id, "24h").await.0, 200);
+    // the old key now stops within a day: no digest says so (its owner chose that end)
+    let made = keydesk::notify::digest::run_once(
+        &mut app.conn().await,
+        std::time::Duration::from_secs(86_400),
+    )
+    .await
+    .unwrap();
+    assert_eq!(made, 0, "a rolling key is not an expiry to warn about");
+}

@@ -57,7 +57,8 @@ pub async fn current_period(
     Ok(p.period)
 }
 
-/// Keys at a milestone without a reminder, grouped by account, at most `limit`.
+/// Keys at a milestone without a reminder, grouped by account, at most `limit`. A rolling key is
+/// left out: its end is the grace period its owner chose, and its successor carries on.
 pub async fn due_keys(
     conn: &mut AsyncPgConnection,
     limit: i64,
@@ -69,7 +70,7 @@ pub async fn due_keys(
                          WHEN k.expires_at <= now() + interval '1 day' THEN '1d'
                          ELSE '7d' END AS milestone
                FROM api_keys k
-              WHERE k.revoked_at IS NULL AND k.expires_at IS NOT NULL
+              WHERE k.revoked_at IS NULL AND k.rolled_at IS NULL AND k.expires_at IS NOT NULL
                 AND k.expires_at <= now() + interval '7 days'
                 AND k.expires_at > now() - interval '7 days') due
           WHERE NOT EXISTS (SELECT 1 FROM expiry_reminders r
