@@ -272,11 +272,8 @@ pub async fn submit(
         }
     };
     let mut res = render_page(&mut conn, &current, settings, page_state, status).await?;
-    // The secret is in this body only: no cache may keep it.
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
+    // The secret is in this body only: no cache may keep it, and it is not compressed.
+    crate::templates::mark_secret_bearing(&mut res);
     Ok(res)
 }
 

@@ -188,6 +188,13 @@ pub struct KeysPage {
     pub activity_more: bool,
 }
 
+impl KeysPage {
+    /// Some row offers Delete (the delete dialog is only in the page then).
+    pub fn any_deletable(&self) -> bool {
+        self.keys.iter().any(|k| k.deletable)
+    }
+}
+
 /// Events per page of "Recent activity".
 const ACTIVITY_PAGE: i64 = 10;
 
@@ -264,7 +271,7 @@ pub async fn render_page(
         active_keys: active,
     });
     let paused = eligibility.keys_paused();
-    let mut layout = current.layout("API keys", "api-keys");
+    let mut layout = current.layout("API keys", "api-keys").without_pages_css();
     layout.flash = state.flash;
     let mut form = state.form.unwrap_or_else(|| CreateFormView::fresh(tz, now));
     if crate::auth::reauth::needs_password(current, settings) {
