@@ -190,3 +190,32 @@ async fn pages_and_assets_are_compressed_but_a_response_with_a_new_secret_is_not
         "plain text, secret shown"
     );
 }
+
+#[tokio::test]
+async fn error_pages_keep_the_signed_in_header_and_sidebar() {
+    let app = spawn_app().await;
+    let user = app.eligible_user_logged_in().await;
+    let id = uuid::Uuid::new_v4();
+    let (status, page) = app.get_html(&format!("/settings/api-keys/{id}")).await;
+    assert_eq!(status, 404);
+    assert!(page.contains(&user.email), "{page}");
+    assert!(page.contains("<nav class=\"side\""), "{page}");
+    assert!(page.contains("action=\"/logout\""), "{page}");
+    let res = app
+        .post_form(
+            &format!("/settings/api-keys/{id}/revoke"),
+            &[("csrf_token", "forged")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains(&user.email) && page.contains("<nav class=\"side\""),
+        "{page}"
+    );
+    // signed out, the same page is the plain one
+    app.set_cookie(None);
+    let (status, page) = app.get_html("/no-such-page").await;
+    assert_eq!(status, 404);
+    assert!(!page.contains("<nav class=\"side\""));
+}
