@@ -99,9 +99,9 @@ async fn the_keys_page_with_five_keys_weighs_at_most_30_kb_uncompressed() {
     let (status, html) = app.get_html("/settings/api-keys").await;
     assert_eq!(status, 200);
     let asset = |kind: &str| {
-        let marker = format!("/static/app.");
+        let marker = "/static/app.";
         let at = html
-            .match_indices(&marker)
+            .match_indices(marker)
             .map(|(i, _)| i)
             .find(|&i| html[i..].split('"').next().unwrap().ends_with(kind))
             .unwrap();
