@@ -7,7 +7,7 @@ use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, TtlExtensionPolicy};
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::api::last_used::LastUsedRecorder;
@@ -149,6 +149,10 @@ impl Application {
                 .app_data(web::FormConfig::default().limit(16 * 1024))
                 .configure(|cfg| configure(cfg, session))
                 .wrap(from_fn(middleware::finish))
+                // Outermost, so error pages are compressed too. Responses that carry a full
+                // secret opt out (`templates::mark_secret_bearing`); pages carry the CSRF token
+                // masked afresh each time (`session::csrf::mask`). That is the BREACH answer.
+                .wrap(Compress::default())
         })
         .workers(settings.workers)
         .client_request_timeout(std::time::Duration::from_secs(10))

@@ -11,34 +11,62 @@
     dlg.showModal();
   }
 
-  // Links with data-open-dialog open the dialog instead of navigating to the no-JS page.
+  // Expiration: show the custom date-time input only when "Custom" is chosen.
+  function syncExpiration(sel) {
+    var box = sel.parentElement.querySelector("[data-custom-expiration]");
+    if (box) box.hidden = sel.value !== "custom";
+  }
+  function enhance(root) { root.querySelectorAll("select[data-expiration]").forEach(syncExpiration); }
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches("select[data-expiration]")) syncExpiration(ev.target);
+  });
+
+  // Links with data-open-dialog open the dialog instead of navigating to the no-JS page. A
+  // dialog with data-load gets its form from that page the first time (one copy of the form,
+  // not a hidden second one in every keys page); if that fails, the link is followed.
   document.querySelectorAll("[data-open-dialog]").forEach(function (el) {
     el.addEventListener("click", function (ev) {
       var dlg = document.getElementById(el.getAttribute("data-open-dialog"));
       if (!dlg || typeof dlg.showModal !== "function") return;
       ev.preventDefault();
-      dlg.keydeskOpener = el;
-      dlg.showModal();
-      var first = dlg.querySelector("input:not([type=hidden]), select, textarea");
-      if (first) first.focus();
+      var src = dlg.getAttribute("data-load");
+      var ready = !src ? Promise.resolve() : fetch(src, { credentials: "same-origin", redirect: "error" })
+        .then(function (res) { if (!res.ok) throw new Error(res.status); return res.text(); })
+        .then(function (html) {
+          var form = new DOMParser().parseFromString(html, "text/html").querySelector("main form[method=post]");
+          if (!form) throw new Error("no form");
+          form.className = "stack";
+          var cancel = form.querySelector(".actions a");
+          if (cancel) cancel.setAttribute("data-close-dialog", "");
+          dlg.removeAttribute("data-load");
+          dlg.appendChild(document.adoptNode(form));
+          enhance(form);
+        });
+      ready.then(function () {
+        dlg.keydeskOpener = el;
+        dlg.showModal();
+        var first = dlg.querySelector("input:not([type=hidden]), select, textarea");
+        if (first) first.focus();
+      }, function () { window.location.href = el.href; });
     });
   });
 
-  // Row actions open a shared dialog, filled from the link's data attributes (as text, never
-  // as HTML). Without JS the same links lead to plain confirmation pages.
+  // Row actions open a shared dialog, filled from the row's data attributes (as text, never
+  // as HTML); the form posts to the link's own address. Without JS the same links lead to
+  // plain confirmation pages.
   document.querySelectorAll("a[data-dialog]").forEach(function (link) {
     link.addEventListener("click", function (ev) {
       var dlg = document.getElementById(link.getAttribute("data-dialog"));
-      if (!dlg || typeof dlg.showModal !== "function") return;
+      var row = link.closest("[data-key-id]");
+      if (!dlg || !row || typeof dlg.showModal !== "function") return;
       ev.preventDefault();
-      var form = dlg.querySelector("form[data-action-form]");
-      form.action = "/settings/api-keys/" + link.getAttribute("data-id") + "/" + link.getAttribute("data-action");
-      dlg.querySelectorAll("[data-fill=name]").forEach(function (el) { el.textContent = link.getAttribute("data-name"); });
-      dlg.querySelectorAll("[data-fill=display]").forEach(function (el) { el.textContent = link.getAttribute("data-display") || ""; });
-      dlg.querySelectorAll("[data-fill-value=name]").forEach(function (el) { el.value = link.getAttribute("data-name"); });
-      var recent = link.getAttribute("data-recent") || "";
-      dlg.querySelectorAll("[data-fill=recent]").forEach(function (el) { el.textContent = recent; });
-      dlg.querySelectorAll("[data-fill-recent]").forEach(function (el) { el.hidden = recent === ""; });
+      // The name and display come from the row's own cells; data-recent only when used lately.
+      var cells = { name: row.querySelector(".key-name a"), display: row.querySelector(".prefix") };
+      function data(name) { return cells[name] ? cells[name].textContent : row.getAttribute("data-" + name) || ""; }
+      dlg.querySelector("form").action = link.getAttribute("href");
+      dlg.querySelectorAll("[data-fill]").forEach(function (el) { el.textContent = data(el.getAttribute("data-fill")); });
+      dlg.querySelectorAll("[data-fill-value]").forEach(function (el) { el.value = data(el.getAttribute("data-fill-value")); });
+      dlg.querySelectorAll("[data-fill-recent]").forEach(function (el) { el.hidden = data("recent") === ""; });
       var menu = link.closest("details");
       if (menu) menu.open = false;
       // Focus goes back to the row's Actions button when the dialog closes (the link itself
@@ -61,13 +89,12 @@
   });
 
   // Cancel links close their dialog instead of reloading the page.
-  document.querySelectorAll("[data-close-dialog]").forEach(function (el) {
-    el.addEventListener("click", function (ev) {
-      var dlg = el.closest("dialog");
-      if (!dlg || !dlg.open) return;
-      ev.preventDefault();
-      dlg.close();
-    });
+  document.addEventListener("click", function (ev) {
+    var el = ev.target.closest("[data-close-dialog]");
+    var dlg = el && el.closest("dialog");
+    if (!dlg || !dlg.open) return;
+    ev.preventDefault();
+    dlg.close();
   });
 
   // Dialogs rendered open by the server (secret, form with errors) become modal.
@@ -130,71 +157,8 @@
     });
   });
 
-  // Expiration: show the custom date-time input only when "Custom" is chosen.
-  document.querySelectorAll("select[data-expiration]").forEach(function (sel) {
-    var box = sel.parentElement.querySelector("[data-custom-expiration]");
-    if (!box) return;
-    function sync() { box.hidden = sel.value !== "custom"; }
-    sel.addEventListener("change", sync);
-    sync();
-  });
+  enhance(document);
 
-  // Wallet linking: ask an installed Solana wallet (Wallet Standard-era providers expose
-  // window.phantom.solana or window.solana) to sign the challenge; the server verifies it.
-  var B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-  function base58(bytes) {
-    var digits = [0];
-    for (var i = 0; i < bytes.length; i++) {
-      var carry = bytes[i];
-      for (var j = 0; j < digits.length; j++) {
-        carry += digits[j] << 8;
-        digits[j] = carry % 58;
-        carry = (carry / 58) | 0;
-      }
-      while (carry > 0) { digits.push(carry % 58); carry = (carry / 58) | 0; }
-    }
-    var out = "";
-    for (var k = 0; k < bytes.length && bytes[k] === 0; k++) out += "1";
-    for (var m = digits.length - 1; m >= 0; m--) out += B58[digits[m]];
-    return out;
-  }
-  document.querySelectorAll("[data-sign-with-wallet]").forEach(function (btn) {
-    var form = btn.closest("form");
-    var status = document.getElementById("sign-status");
-    function say(msg, problem) {
-      if (!status) return;
-      status.textContent = msg;
-      status.classList.toggle("problem", !!problem);
-    }
-    btn.hidden = false;
-    btn.addEventListener("click", function () {
-      var provider = (window.phantom && window.phantom.solana) || window.solana;
-      if (!provider || typeof provider.signMessage !== "function") {
-        say("No Solana wallet extension was found in this browser. Paste a signature made with your own tools below.", true);
-        return;
-      }
-      var address = form.querySelector("input[name=address]").value;
-      var message = new TextEncoder().encode(document.getElementById("challenge-message").value);
-      say("Waiting for your wallet…");
-      Promise.resolve(provider.connect ? provider.connect() : null)
-        .then(function () {
-          var pk = provider.publicKey && provider.publicKey.toBase58 ? provider.publicKey.toBase58() : null;
-          if (pk && pk !== address) {
-            throw new Error("your wallet is on " + pk + ", not " + address + ". Switch accounts in the wallet, or start again with that address");
-          }
-          return provider.signMessage(message, "utf8");
-        })
-        .then(function (res) {
-          var sig = res && res.signature ? res.signature : res;
-          form.querySelector("input[name=signature]").value = base58(new Uint8Array(sig));
-          say("Signed. Linking…");
-          form.submit();
-        })
-        .catch(function (e) {
-          say("The wallet didn't sign: " + (e && e.message ? e.message : e) + ".", true);
-        });
-    });
-  });
 
   // Offer the browser's time zone when it differs from the account's.
   var offer = document.querySelector("[data-tz-offer]");

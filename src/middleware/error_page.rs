@@ -8,11 +8,13 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use futures_util::FutureExt;
 
+use crate::auth::CurrentUser;
 use crate::error::{AppError, public_message};
 use crate::session::store::DB_UNAVAILABLE;
 use crate::templates::{ErrorPage, Layout};
 
-/// The page for an error value (`csrf` when the origin check refused the request).
+/// The page for an error value (`csrf` when the origin check refused the request). With the
+/// signed-in `user` the page keeps their header and navigation.
 pub fn error_response(
     err: &actix_web::Error,
     status: StatusCode,
@@ -20,6 +22,7 @@ pub fn error_response(
     id: &str,
     is_api: bool,
     csrf: bool,
+    user: Option<&CurrentUser>,
 ) -> HttpResponse {
     let app = err.as_error::<AppError>();
     let csrf = csrf || matches!(app, Some(AppError::Csrf));
@@ -42,7 +45,7 @@ pub fn error_response(
             header::HeaderValue::from(crate::error::RETRY_AFTER_UNAVAILABLE),
         );
     }
-    build_page(status, &headers, id, is_api, csrf, unavailable)
+    build_page(status, &headers, id, is_api, csrf, unavailable, user)
 }
 
 /// The page for an error status that carries no error value.
@@ -51,6 +54,7 @@ pub fn plain_error_response(
     old_headers: &HeaderMap,
     id: &str,
     is_api: bool,
+    user: Option<&CurrentUser>,
 ) -> HttpResponse {
     if status.is_server_error() {
         tracing::error!(request_id = %id, "request failed without an error value");
@@ -62,6 +66,7 @@ pub fn plain_error_response(
         is_api,
         false,
         status == StatusCode::SERVICE_UNAVAILABLE,
+        user,
     )
 }
 
@@ -72,6 +77,7 @@ fn build_page(
     is_api: bool,
     csrf: bool,
     unavailable: bool,
+    user: Option<&CurrentUser>,
 ) -> HttpResponse {
     let (heading, message) = public_message(status, csrf);
     let mut builder = HttpResponse::build(status);
@@ -88,7 +94,10 @@ fn build_page(
         }));
     }
     let page = ErrorPage {
-        layout: Layout::new(heading, String::new()),
+        layout: match user {
+            Some(u) => u.layout(heading, ""),
+            None => Layout::new(heading, String::new()),
+        },
         status: status.as_u16(),
         heading,
         message,

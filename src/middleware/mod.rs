@@ -18,6 +18,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 use rand::distr::{Alphanumeric, SampleString};
 
+use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::templates::Rendered;
@@ -74,6 +75,7 @@ pub async fn finish(
             &id,
             false,
             true,
+            None,
         );
         headers::set(page.headers_mut(), hsts);
         done(req.match_pattern(), 403);
@@ -87,9 +89,14 @@ pub async fn finish(
                 && res.response().extensions().get::<Rendered>().is_none()
             {
                 let (req, old) = res.into_parts();
+                // Signed in (require_login ran): the error page keeps the header and sidebar.
+                let user = req.extensions().get::<CurrentUser>().cloned();
+                let user = user.as_ref();
                 let new = match old.error() {
-                    Some(e) => error_response(e, old.status(), old.headers(), &id, is_api, false),
-                    None => plain_error_response(old.status(), old.headers(), &id, is_api),
+                    Some(e) => {
+                        error_response(e, old.status(), old.headers(), &id, is_api, false, user)
+                    }
+                    None => plain_error_response(old.status(), old.headers(), &id, is_api, user),
                 };
                 res = ServiceResponse::new(req, new);
             }
@@ -108,6 +115,7 @@ pub async fn finish(
                 &id,
                 is_api,
                 false,
+                None,
             );
             headers::set(page.headers_mut(), hsts);
             done(Some("middleware_error".to_owned()), page.status().as_u16());

@@ -109,6 +109,33 @@ fn expected_token(req: &HttpRequest) -> Option<String> {
     login_nonce(req).map(|n| state.anonymous_csrf.token(&n))
 }
 
+/// The token as a page carries it: a fresh random pad and the token XOR the pad, base64url.
+/// Every response shows different bytes for the same token, so a compressed page's length
+/// says nothing about it (BREACH); `unmask` gives the token back.
+pub fn mask(token: &str) -> String {
+    use base64::Engine;
+    if token.is_empty() {
+        return String::new();
+    }
+    let pad: Vec<u8> = (0..token.len()).map(|_| rand::random::<u8>()).collect();
+    let mut out = pad.clone();
+    out.extend(token.bytes().zip(&pad).map(|(t, p)| t ^ p));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)
+}
+
+/// The token inside a masked one; `None` when the value is not a masked token.
+pub fn unmask(masked: &str) -> Option<String> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(masked)
+        .ok()?;
+    if raw.is_empty() || raw.len() % 2 != 0 {
+        return None;
+    }
+    let (pad, xored) = raw.split_at(raw.len() / 2);
+    String::from_utf8(xored.iter().zip(pad).map(|(x, p)| x ^ p).collect()).ok()
+}
+
 /// A new random token (≈ 238 bits).
 pub fn new_token() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 40)
@@ -152,10 +179,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             let presented = serde_html_form::from_bytes::<TokenField>(&body)
                 .unwrap_or_default()
                 .csrf_token;
-            let expected = expected_token(&req);
-            let ok = match expected {
+            // Pages carry the token masked; a bare token (an older page) is accepted as well.
+            let unmasked = unmask(&presented).unwrap_or_default();
+            let ok = match expected_token(&req) {
                 Some(exp) if !presented.is_empty() => {
                     bool::from(exp.as_bytes().ct_eq(presented.as_bytes()))
+                        | bool::from(exp.as_bytes().ct_eq(unmasked.as_bytes()))
                 }
                 _ => false,
             };
@@ -165,5 +194,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             let form = serde_html_form::from_bytes::<T>(&body).map_err(|_| AppError::BadRequest)?;
             Ok(CsrfForm(form))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_masked_token_differs_every_time_and_unmasks_to_the_token() {
+        let token = new_token();
+        let (a, b) = (mask(&token), mask(&token));
+        assert_ne!(a, b);
+        assert!(!a.contains(&token));
+        assert_eq!(unmask(&a).as_deref(), Some(token.as_str()));
+        assert_eq!(unmask(&b).as_deref(), Some(token.as_str()));
+        assert_eq!(mask(""), "");
+        assert_eq!(unmask("not base64!"), None);
     }
 }

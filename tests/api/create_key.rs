@@ -230,7 +230,8 @@ async fn a_forged_create_from_each_ineligible_state_creates_nothing() {
 async fn resubmitting_the_same_request_id_creates_one_key() {
     let app = spawn_app().await;
     let user = app.eligible_user_logged_in().await;
-    let (_, page) = app.get_html("/settings/api-keys").await;
+    // the create form (the keys page's dialog loads it from here)
+    let (_, page) = app.get_html("/settings/api-keys/new").await;
     let token = csrf_in(&page);
     let rid = request_id_in(&page);
     let form = [

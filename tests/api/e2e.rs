@@ -259,6 +259,11 @@ async fn create_copy_and_done_leave_only_the_prefix() {
         .click()
         .await
         .unwrap();
+    // the dialog's form comes from /settings/api-keys/new the first time it opens
+    b.wait()
+        .for_element(Locator::Css("#create-dialog[open] #key-name"))
+        .await
+        .unwrap();
     let open = b
         .execute(
             "return document.getElementById('create-dialog').open",
@@ -514,7 +519,7 @@ async fn open_action(b: &Client, key_name: &str, action: &str) {
         .await
         .unwrap();
     b.find(Locator::XPath(&format!(
-        "{row}//a[@data-action='{action}']"
+        "{row}//a[contains(@href, '/{action}')]"
     )))
     .await
     .unwrap()
@@ -1258,6 +1263,10 @@ async fn the_secret_asks_before_it_is_lost_shows_in_full_and_done_focuses_the_ne
             .await
             .unwrap()
             .click()
+            .await
+            .unwrap();
+        b.wait()
+            .for_element(Locator::Css("#create-dialog[open] #key-name"))
             .await
             .unwrap();
         let name = format!("careful-{w}");

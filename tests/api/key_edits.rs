@@ -293,7 +293,7 @@ async fn a_stale_sign_in_is_asked_for_the_password_before_a_create() {
     let app = spawn_app().await;
     let user = app.eligible_user_logged_in().await;
     app.age_password_entry(601).await;
-    let (_, page) = app.get_html("/settings/api-keys").await;
+    let (_, page) = app.get_html("/settings/api-keys/new").await;
     assert!(page.contains("id=\"key-password\""), "asked up front");
 
     let typed = [

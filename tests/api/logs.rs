@@ -148,7 +148,7 @@ async fn the_full_flow_leaves_no_secret_in_the_logs() {
     secrets.push(cookie.split_once('=').unwrap().1.to_owned());
 
     let page = client
-        .get(format!("{base}/settings/api-keys"))
+        .get(format!("{base}/settings/api-keys/new"))
         .header("cookie", &cookie)
         .send()
         .await

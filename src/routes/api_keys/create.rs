@@ -2,7 +2,7 @@
 //! `POST /settings/api-keys` (create; the response shows the secret once). Creating a key
 //! needs a recently entered password (`auth::reauth`).
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::Utc;
@@ -203,11 +203,8 @@ pub async fn create(
         ),
     };
     let mut res = render_page(&mut conn, &current, settings, page, status).await?;
-    // The secret is in this body only: no cache may keep it.
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
+    // The secret is in this body only: no cache may keep it, and it is not compressed.
+    crate::templates::mark_secret_bearing(&mut res);
     Ok(res)
 }
 

@@ -2,7 +2,7 @@
 //! while the old one keeps working for the chosen grace period (now, 1 h, 24 h, 7 d). The
 //! response shows the new secret once, exactly like create. Needs a recent password.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Duration, Utc};
@@ -257,11 +257,8 @@ pub async fn submit(
         }
     };
     let mut res = render_page(&mut conn, &current, settings, page_state, status).await?;
-    // The secret is in this body only: no cache may keep it.
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
+    // The secret is in this body only: no cache may keep it, and it is not compressed.
+    crate::templates::mark_secret_bearing(&mut res);
     Ok(res)
 }
 

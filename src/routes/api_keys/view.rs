@@ -193,6 +193,13 @@ pub struct KeysPage {
     pub notices_total: i64,
 }
 
+impl KeysPage {
+    /// Some row offers Delete (the delete dialog is only in the page then).
+    pub fn any_deletable(&self) -> bool {
+        self.keys.iter().any(|k| k.deletable)
+    }
+}
+
 /// Events per page of "Recent activity".
 const ACTIVITY_PAGE: i64 = 10;
 
@@ -270,7 +277,7 @@ pub async fn render_page(
     });
     let paused = eligibility.keys_paused();
     let (notices, notices_total) = inapp::unread(conn, user.id, tz).await?;
-    let mut layout = current.layout("API keys", "api-keys");
+    let mut layout = current.layout("API keys", "api-keys").without_pages_css();
     layout.flash = state.flash;
     let mut form = state.form.unwrap_or_else(|| CreateFormView::fresh(tz, now));
     if crate::auth::reauth::needs_password(current, settings) {

@@ -130,6 +130,7 @@ pub async fn render_page(
     let rows = wallets::list_for_account(&mut conn, current.user.id).await?;
     let mut layout = current.layout("Wallets", "wallets");
     layout.flash = page.flash;
+    layout.extra_js = crate::templates::WALLET_JS.path.as_str();
     let view = WalletsPage {
         layout,
         wallets: rows
