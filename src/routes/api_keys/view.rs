@@ -277,7 +277,11 @@ pub async fn render_page(
     });
     let paused = eligibility.keys_paused();
     let (notices, notices_total) = inapp::unread(conn, user.id, tz).await?;
-    let mut layout = current.layout("API keys", "api-keys").without_pages_css();
+    let mut layout = current.layout("API keys", "api-keys");
+    if notices.is_empty() {
+        // the list needs only the shared stylesheet; unread notices are styled in pages.css
+        layout = layout.without_pages_css();
+    }
     layout.flash = state.flash;
     let mut form = state.form.unwrap_or_else(|| CreateFormView::fresh(tz, now));
     if crate::auth::reauth::needs_password(current, settings) {
