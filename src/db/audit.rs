@@ -96,15 +96,22 @@ pub async fn list_for_account_action(
         .await
 }
 
-/// An account's whole trail, newest first, a page at a time.
+/// An account's trail, newest first, a page at a time; without `staff_views`, support staff's
+/// own "viewed the account" events are left out (they would drown the customer's).
 pub async fn page_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
+    staff_views: bool,
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<Event>> {
-    audit_events::table
+    let mut query = audit_events::table
         .filter(audit_events::account_id.eq(account))
+        .into_boxed();
+    if !staff_views {
+        query = query.filter(audit_events::action.ne(AuditAction::SupportViewed));
+    }
+    query
         .order((audit_events::created_at.desc(), audit_events::id.desc()))
         .limit(limit)
         .offset(offset)

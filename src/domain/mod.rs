@@ -23,6 +23,7 @@ pub mod role;
 pub mod scope;
 pub mod time;
 pub mod usage;
+pub mod user_agent;
 pub mod wallet;
 pub mod webhook;
 

@@ -157,9 +157,49 @@ async fn staff_can_change_nothing_and_each_view_is_audited() {
         .unwrap();
     assert_eq!(views.len(), 2);
     assert_eq!(views[0].actor_id, Some(staff.id));
+    // staff's own views are recorded but hidden from the trail unless asked for (#17)
     let (_, page) = app
         .get_html(&format!("/support/accounts/{}", member.id))
         .await;
-    assert!(page.contains("support.viewed") && page.contains("staff@example.com"));
+    assert!(!page.contains(">support.viewed<"), "hidden by default");
+    assert!(page.contains("?staff=1\">show them</a>"));
+    let (_, page) = app
+        .get_html(&format!("/support/accounts/{}?staff=1", member.id))
+        .await;
+    assert!(page.contains(">support.viewed<") && page.contains("staff@example.com"));
     assert_eq!(app.key_count(member.id).await, 1);
+}
+
+#[tokio::test]
+async fn the_trail_shows_user_agents_in_a_few_words_with_the_full_text_on_request() {
+    let app = spawn_app().await;
+    let member = app.eligible_user_logged_in().await; // a sign-in with reqwest's agent
+    let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+    let mut c = app.conn().await;
+    audit::record(
+        &mut c,
+        audit::NewEvent {
+            account_id: Some(member.id),
+            actor_id: Some(member.id),
+            action: action("login.succeeded"),
+            key_id: None,
+            detail: serde_json::json!({}),
+        },
+        &audit::Origin {
+            ip: Some("203.0.113.9".into()),
+            user_agent: Some(chrome.into()),
+        },
+    )
+    .await
+    .unwrap();
+    support_logged_in(&app).await;
+    let (_, page) = app
+        .get_html(&format!("/support/accounts/{}", member.id))
+        .await;
+    assert!(
+        page.contains(&format!(
+            "<details><summary>Chrome 120 · Linux</summary>{chrome}</details>"
+        )),
+        "{page}"
+    );
 }

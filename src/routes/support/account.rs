@@ -64,6 +64,8 @@ pub struct TrailRow {
     /// IP.
     pub ip: String,
     /// User agent.
+    /// The user agent in a few words ("Chrome 120 · Linux").
+    pub user_agent_short: String,
     pub user_agent: String,
 }
 
@@ -83,6 +85,8 @@ struct AccountPage {
     trail: Vec<TrailRow>,
     trail_page: i64,
     trail_more: bool,
+    /// Staff's own views are shown (`?staff=1`).
+    staff_views: bool,
     staff_zone: String,
 }
 
@@ -91,6 +95,8 @@ struct AccountPage {
 #[serde(default)]
 pub struct AccountQuery {
     page: String,
+    /// `1`: include staff's own "viewed the account" events.
+    staff: String,
 }
 
 /// `GET /support/accounts/{id}`.
@@ -131,9 +137,11 @@ pub async fn account(
     let requests_24h: HashMap<Uuid, i64> = crate::db::usage::per_key(
         crate::db::usage::since_for_account(&mut conn, user.id, since).await?,
     );
+    let staff_views = query.staff == "1";
     let mut events = audit::page_for_account(
         &mut conn,
         user.id,
+        staff_views,
         TRAIL_PAGE + 1,
         (trail_page - 1) * TRAIL_PAGE,
     )
@@ -218,6 +226,9 @@ pub async fn account(
                     })
                     .unwrap_or_default(),
                 ip: e.ip.clone().unwrap_or_default(),
+                user_agent_short: crate::domain::key_name::visible(
+                    &crate::domain::user_agent::short(e.user_agent.as_deref().unwrap_or_default()),
+                ),
                 user_agent: crate::domain::key_name::visible(
                     e.user_agent.as_deref().unwrap_or_default(),
                 ),
@@ -225,6 +236,7 @@ pub async fn account(
             .collect(),
         trail_page,
         trail_more,
+        staff_views,
         staff_zone: tz.name().to_owned(),
     };
     render(&page, StatusCode::OK)
