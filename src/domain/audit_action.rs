@@ -3,112 +3,51 @@
 
 use super::wallet::short_address;
 
-/// A kind of audit event.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum AuditAction {
-    /// A sign-in with a wrong password (or an unknown e-mail).
-    LoginFailed,
-    /// A successful sign-in.
-    LoginSucceeded,
-    /// A sign-out.
-    Logout,
-    /// A key was created.
-    KeyCreated,
-    /// A key was renamed.
-    KeyRenamed,
-    /// A key's expiry changed.
-    KeyExpirationChanged,
-    /// A key was revoked.
-    KeyRevoked,
-    /// A revoked or expired key was deleted.
-    KeyDeleted,
-    /// A key was rolled onto a successor (the event names both).
-    KeyRolled,
-    /// A key's note changed.
-    KeyNoteChanged,
-    /// A key's scopes changed (the event records before and after).
-    KeyScopesChanged,
-    /// The password was entered again for a sensitive action.
-    ReauthSucceeded,
-    /// A wrong password was entered for a sensitive action.
-    ReauthFailed,
-    /// A self-custodied wallet was linked.
-    WalletLinked,
-    /// A wallet was unlinked.
-    WalletUnlinked,
-    /// A wallet link attempt was refused.
-    WalletLinkFailed,
-    /// Support staff viewed the account.
-    SupportViewed,
-    /// An operator turned API keys on.
-    ApiKeysEnabled,
-    /// An operator turned API keys off.
-    ApiKeysDisabled,
+text_enum! {
+    /// A kind of audit event.
+    pub enum AuditAction {
+        /// A sign-in with a wrong password (or an unknown e-mail).
+        LoginFailed = "login.failed",
+        /// A successful sign-in.
+        LoginSucceeded = "login.succeeded",
+        /// A sign-out.
+        Logout = "logout",
+        /// A key was created.
+        KeyCreated = "key.created",
+        /// A key was renamed.
+        KeyRenamed = "key.renamed",
+        /// A key's expiry changed.
+        KeyExpirationChanged = "key.expiration_changed",
+        /// A key was revoked.
+        KeyRevoked = "key.revoked",
+        /// A revoked or expired key was deleted.
+        KeyDeleted = "key.deleted",
+        /// A key was rolled onto a successor (the event names both).
+        KeyRolled = "key.rolled",
+        /// A key's note changed.
+        KeyNoteChanged = "key.note_changed",
+        /// A key's scopes changed (the event records before and after).
+        KeyScopesChanged = "key.scopes_changed",
+        /// The password was entered again for a sensitive action.
+        ReauthSucceeded = "reauth.succeeded",
+        /// A wrong password was entered for a sensitive action.
+        ReauthFailed = "reauth.failed",
+        /// A self-custodied wallet was linked.
+        WalletLinked = "wallet.linked",
+        /// A wallet was unlinked.
+        WalletUnlinked = "wallet.unlinked",
+        /// A wallet link attempt was refused.
+        WalletLinkFailed = "wallet.link_failed",
+        /// Support staff viewed the account.
+        SupportViewed = "support.viewed",
+        /// An operator turned API keys on.
+        ApiKeysEnabled = "eligibility.api_keys_enabled",
+        /// An operator turned API keys off.
+        ApiKeysDisabled = "eligibility.api_keys_disabled",
+    }
 }
 
 impl AuditAction {
-    /// Every action.
-    pub const ALL: [AuditAction; 19] = [
-        AuditAction::LoginFailed,
-        AuditAction::LoginSucceeded,
-        AuditAction::Logout,
-        AuditAction::KeyCreated,
-        AuditAction::KeyRenamed,
-        AuditAction::KeyExpirationChanged,
-        AuditAction::KeyRevoked,
-        AuditAction::KeyDeleted,
-        AuditAction::KeyRolled,
-        AuditAction::KeyNoteChanged,
-        AuditAction::KeyScopesChanged,
-        AuditAction::ReauthSucceeded,
-        AuditAction::ReauthFailed,
-        AuditAction::WalletLinked,
-        AuditAction::WalletUnlinked,
-        AuditAction::WalletLinkFailed,
-        AuditAction::SupportViewed,
-        AuditAction::ApiKeysEnabled,
-        AuditAction::ApiKeysDisabled,
-    ];
-
-    /// The stable code stored in the database and shown to staff.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::LoginFailed => "login.failed",
-            AuditAction::LoginSucceeded => "login.succeeded",
-            AuditAction::Logout => "logout",
-            AuditAction::KeyCreated => "key.created",
-            AuditAction::KeyRenamed => "key.renamed",
-            AuditAction::KeyExpirationChanged => "key.expiration_changed",
-            AuditAction::KeyRevoked => "key.revoked",
-            AuditAction::KeyDeleted => "key.deleted",
-            AuditAction::KeyRolled => "key.rolled",
-            AuditAction::KeyNoteChanged => "key.note_changed",
-            AuditAction::KeyScopesChanged => "key.scopes_changed",
-            AuditAction::ReauthSucceeded => "reauth.succeeded",
-            AuditAction::ReauthFailed => "reauth.failed",
-            AuditAction::WalletLinked => "wallet.linked",
-            AuditAction::WalletUnlinked => "wallet.unlinked",
-            AuditAction::WalletLinkFailed => "wallet.link_failed",
-            AuditAction::SupportViewed => "support.viewed",
-            AuditAction::ApiKeysEnabled => "eligibility.api_keys_enabled",
-            AuditAction::ApiKeysDisabled => "eligibility.api_keys_disabled",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn parse(s: &str) -> Option<AuditAction> {
-        AuditAction::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
     /// The sentence a person reads, from the event's non-secret details (`name`, `address`,
     /// `reason`).
     pub fn describe(self, detail: &serde_json::Value) -> String {

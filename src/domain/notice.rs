@@ -1,66 +1,29 @@
 //! Notifications: what can be told (`NoticeKind`), the event types a user switches per channel
 //! (`EventType` × `Channel`, with the defaults), an outbox row's state (`DeliveryStatus`), the
-//! expiry milestones, and the retry schedule. One string mapping per enum.
+//! expiry milestones, and the retry schedule. Each enum's codes come from `text_enum!`.
 
 use chrono::{DateTime, Duration, Utc};
 
-macro_rules! codes {
-    ($t:ident { $($v:ident => $code:literal),* $(,)? }) => {
-        impl $t {
-            /// Every variant.
-            pub const ALL: &'static [$t] = &[$($t::$v),*];
-
-            /// The stable code (database, forms, payloads).
-            pub fn as_str(self) -> &'static str {
-                match self { $($t::$v => $code),* }
-            }
-
-            /// Parses a code.
-            pub fn parse(s: &str) -> Option<$t> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
+text_enum! {
+    /// Something a notice tells.
+    #[derive(Hash)]
+    pub enum NoticeKind {
+        /// Keys that now expire within 7 days, within 1 day, or have expired.
+        ExpiryDigest = "expiry_digest",
+        /// A key was used from a client address not seen for it in 30 days.
+        NewClientIp = "new_client_ip",
+        /// A usage alert rule fired.
+        UsageAlert = "usage_alert",
+        /// A key was revoked because it was found exposed (e.g. in a public repository).
+        KeyExposedRevoked = "key_exposed_revoked",
+        /// The last self-custodied wallet was unlinked: the account's keys are paused.
+        WalletUnlinked = "wallet_unlinked",
+        /// An operator turned API keys off: the account's keys are paused.
+        ApiKeysDisabled = "api_keys_disabled",
+        /// The "send test event" button (webhook only).
+        WebhookTest = "webhook_test",
+    }
 }
-
-/// Something a notice tells.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub enum NoticeKind {
-    /// Keys that now expire within 7 days, within 1 day, or have expired.
-    ExpiryDigest,
-    /// A key was used from a client address not seen for it in 30 days.
-    NewClientIp,
-    /// A usage alert rule fired.
-    UsageAlert,
-    /// A key was revoked because it was found exposed (e.g. in a public repository).
-    KeyExposedRevoked,
-    /// The last self-custodied wallet was unlinked: the account's keys are paused.
-    WalletUnlinked,
-    /// An operator turned API keys off: the account's keys are paused.
-    ApiKeysDisabled,
-    /// The "send test event" button (webhook only).
-    WebhookTest,
-}
-
-codes!(NoticeKind {
-    ExpiryDigest => "expiry_digest",
-    NewClientIp => "new_client_ip",
-    UsageAlert => "usage_alert",
-    KeyExposedRevoked => "key_exposed_revoked",
-    WalletUnlinked => "wallet_unlinked",
-    ApiKeysDisabled => "api_keys_disabled",
-    WebhookTest => "webhook_test",
-});
 
 impl NoticeKind {
     /// The switchable event type it belongs to (`None`: the webhook test, always sent).
@@ -90,25 +53,20 @@ impl NoticeKind {
     }
 }
 
-/// What a user switches on or off per channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
-    /// The expiry digest.
-    Expiry,
-    /// Use from a new client address.
-    NewAddress,
-    /// Usage alert rules.
-    UsageAlert,
-    /// Exposed key revoked, wallet unlinked, API keys disabled.
-    Security,
+text_enum! {
+    /// What a user switches on or off per channel.
+    #[derive(Hash)]
+    pub enum EventType {
+        /// The expiry digest.
+        Expiry = "expiry",
+        /// Use from a new client address.
+        NewAddress = "new_address",
+        /// Usage alert rules.
+        UsageAlert = "usage_alert",
+        /// Exposed key revoked, wallet unlinked, API keys disabled.
+        Security = "security",
+    }
 }
-
-codes!(EventType {
-    Expiry => "expiry",
-    NewAddress => "new_address",
-    UsageAlert => "usage_alert",
-    Security => "security",
-});
 
 impl EventType {
     /// The row label on the settings page.
@@ -131,22 +89,18 @@ impl EventType {
     }
 }
 
-/// A way of telling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Channel {
-    /// E-mail to the account's address.
-    Email,
-    /// The account's signed webhook.
-    Webhook,
-    /// The list on the keys page.
-    InApp,
+text_enum! {
+    /// A way of telling.
+    #[derive(Hash)]
+    pub enum Channel {
+        /// E-mail to the account's address.
+        Email = "email",
+        /// The account's signed webhook.
+        Webhook = "webhook",
+        /// The list on the keys page.
+        InApp = "in_app",
+    }
 }
-
-codes!(Channel {
-    Email => "email",
-    Webhook => "webhook",
-    InApp => "in_app",
-});
 
 impl Channel {
     /// The column heading on the settings page.
@@ -159,42 +113,33 @@ impl Channel {
     }
 }
 
-/// Where an outbox row stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeliveryStatus {
-    /// Waiting for (another) attempt.
-    Pending,
-    /// Sent.
-    Delivered,
-    /// Every attempt failed; kept for inspection.
-    Failed,
-    /// The channel is not set up (no SMTP server, no webhook any more).
-    Skipped,
+text_enum! {
+    /// Where an outbox row stands.
+    #[derive(Hash)]
+    pub enum DeliveryStatus {
+        /// Waiting for (another) attempt.
+        Pending = "pending",
+        /// Sent.
+        Delivered = "delivered",
+        /// Every attempt failed; kept for inspection.
+        Failed = "failed",
+        /// The channel is not set up (no SMTP server, no webhook any more).
+        Skipped = "skipped",
+    }
 }
 
-codes!(DeliveryStatus {
-    Pending => "pending",
-    Delivered => "delivered",
-    Failed => "failed",
-    Skipped => "skipped",
-});
-
-/// How close a key is to its expiry, for the digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Milestone {
-    /// Expires within 7 days.
-    Week,
-    /// Expires within 1 day.
-    Day,
-    /// Has expired (within the last 7 days).
-    Expired,
+text_enum! {
+    /// How close a key is to its expiry, for the digest.
+    #[derive(Hash, PartialOrd, Ord)]
+    pub enum Milestone {
+        /// Expires within 7 days.
+        Week = "7d",
+        /// Expires within 1 day.
+        Day = "1d",
+        /// Has expired (within the last 7 days).
+        Expired = "expired",
+    }
 }
-
-codes!(Milestone {
-    Week => "7d",
-    Day => "1d",
-    Expired => "expired",
-});
 
 impl Milestone {
     /// The milestone of a key expiring at `expires_at`, judged at `now` (the database's clock);
@@ -229,20 +174,20 @@ mod tests {
     #[test]
     fn every_code_round_trips() {
         for k in NoticeKind::ALL {
-            assert_eq!(NoticeKind::parse(k.as_str()), Some(*k));
+            assert_eq!(NoticeKind::parse(k.as_str()), Some(k));
         }
         for e in EventType::ALL {
-            assert_eq!(EventType::parse(e.as_str()), Some(*e));
+            assert_eq!(EventType::parse(e.as_str()), Some(e));
             assert!(!e.label().is_empty());
         }
         for c in Channel::ALL {
-            assert_eq!(Channel::parse(c.as_str()), Some(*c));
+            assert_eq!(Channel::parse(c.as_str()), Some(c));
         }
         for s in DeliveryStatus::ALL {
-            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(*s));
+            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
         }
         for m in Milestone::ALL {
-            assert_eq!(Milestone::parse(m.as_str()), Some(*m));
+            assert_eq!(Milestone::parse(m.as_str()), Some(m));
         }
         assert_eq!(NoticeKind::parse("nope"), None);
     }

@@ -203,7 +203,7 @@ mod tests {
     #[test]
     fn every_kind_has_words_even_with_an_empty_payload() {
         for k in NoticeKind::ALL {
-            let t = describe(*k, &serde_json::json!({}), Tz::UTC, Utc::now());
+            let t = describe(k, &serde_json::json!({}), Tz::UTC, Utc::now());
             assert!(!t.summary.is_empty());
         }
     }
