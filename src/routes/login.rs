@@ -19,7 +19,7 @@ use crate::domain::{AuditAction, limits};
 use crate::error::AppError;
 use crate::routes::origin;
 use crate::session::csrf::{TokenOnly, login_cookie_removal, public_form_token};
-use crate::session::{CsrfForm, TypedSession};
+use crate::session::{CheckedForm, CsrfForm, TypedSession};
 use crate::state::AppState;
 use crate::templates::{Layout, render, see_other};
 
@@ -99,16 +99,26 @@ pub struct LoginForm {
 }
 
 const GENERIC_FAILURE: &str = "That e-mail and password don't match an account.";
+const FORM_EXPIRED: &str = "The sign-in form expired. Enter your password again.";
 
 /// `POST /login`: the same answer, status and timing for an unknown e-mail and a wrong
-/// password; throttled per client IP and per e-mail; every checked attempt audited.
+/// password; throttled per client IP and per e-mail; every checked attempt audited. A form
+/// whose token expired is shown again (403) with the e-mail and a fresh token: its password is
+/// dropped unread, and nothing is counted or audited.
 pub async fn login(
     req: HttpRequest,
-    form: CsrfForm<LoginForm>,
+    form: CheckedForm<LoginForm>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let LoginForm { email, password } = form.into_inner();
+    let LoginForm { email, password } = match form {
+        CheckedForm::Fresh(form) => form,
+        CheckedForm::Expired(form) => {
+            let email = form.email.trim().chars().take(limits::EMAIL).collect();
+            let page = Page::new(email, Some(FORM_EXPIRED.into()));
+            return login_page(&req, &session, page, StatusCode::FORBIDDEN);
+        }
+    };
     let email = email.trim().to_owned();
     if let Err(e) = limits::check(&[
         ("E-mail", &email, limits::EMAIL),

@@ -7,7 +7,9 @@
 //!   derived from `APP_SESSION_KEY`. Logging in starts a session with a fresh token and drops
 //!   the cookie.
 //!
-//! The Origin / `Sec-Fetch-Site` check on every unsafe method lives in `middleware::origin`.
+//! A handler takes `CsrfForm` (a mismatch is the generic 403 page) or, for a form it can show
+//! again with the user's input, `CheckedForm`. The Origin / `Sec-Fetch-Site` check on every
+//! unsafe method lives in `middleware::origin`.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
@@ -151,6 +153,36 @@ struct TokenField {
 #[derive(Debug, serde::Deserialize, Default)]
 pub struct TokenOnly {}
 
+/// Whether a form body's `csrf_token` matches what the request must present. Pages carry the
+/// token masked; a bare token (an older page) is accepted as well.
+fn token_matches(req: &HttpRequest, body: &[u8]) -> bool {
+    let presented = serde_html_form::from_bytes::<TokenField>(body)
+        .unwrap_or_default()
+        .csrf_token;
+    let unmasked = unmask(&presented).unwrap_or_default();
+    match expected_token(req) {
+        Some(exp) if !presented.is_empty() => {
+            bool::from(exp.as_bytes().ct_eq(presented.as_bytes()))
+                | bool::from(exp.as_bytes().ct_eq(unmasked.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+/// Reads a URL-encoded body (the content type and `crate::body`'s size and time limits) and
+/// checks its token: the body and whether the token matched.
+async fn read_checked(
+    req: &HttpRequest,
+    mut payload: Payload,
+) -> Result<(web::Bytes, bool), actix_web::Error> {
+    if !crate::body::is_form(req) {
+        return Err(AppError::UnsupportedMediaType.into());
+    }
+    let body = crate::body::read(req, &mut payload).await?;
+    let matched = token_matches(req, &body);
+    Ok((body, matched))
+}
+
 /// A URL-encoded form whose `csrf_token` matched the session's token. Handlers that change
 /// state take this instead of `web::Form`, so none can forget the check.
 #[derive(Debug)]
@@ -169,30 +201,61 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let is_form = crate::body::is_form(&req);
-        let mut payload = payload.take();
+        let payload = payload.take();
         Box::pin(async move {
-            if !is_form {
-                return Err(AppError::UnsupportedMediaType.into());
-            }
-            let body = crate::body::read(&req, &mut payload).await?;
-            let presented = serde_html_form::from_bytes::<TokenField>(&body)
-                .unwrap_or_default()
-                .csrf_token;
-            // Pages carry the token masked; a bare token (an older page) is accepted as well.
-            let unmasked = unmask(&presented).unwrap_or_default();
-            let ok = match expected_token(&req) {
-                Some(exp) if !presented.is_empty() => {
-                    bool::from(exp.as_bytes().ct_eq(presented.as_bytes()))
-                        | bool::from(exp.as_bytes().ct_eq(unmasked.as_bytes()))
-                }
-                _ => false,
-            };
-            if !ok {
+            let (body, matched) = read_checked(&req, payload).await?;
+            if !matched {
                 return Err(AppError::Csrf.into());
             }
             let form = serde_html_form::from_bytes::<T>(&body).map_err(|_| AppError::BadRequest)?;
             Ok(CsrfForm(form))
+        })
+    }
+}
+
+/// A URL-encoded form with the outcome of the same token check as [`CsrfForm`], for the forms
+/// that answer an expired token (a rotated session, a page left open across a sign-in, an
+/// aged-out login nonce) by showing the form again with what the user typed, instead of the
+/// generic "form expired" page that loses it.
+///
+/// An `Expired` form may only be shown back (403, with the page's fresh token): the handler
+/// writes nothing, counts nothing and audits nothing for it. Showing it back reflects nothing
+/// an attacker chose: `middleware::origin` refuses cross-site browser POSTs (by
+/// `Sec-Fetch-Site` or `Origin`) before any handler runs, so the input is the same-origin
+/// user's own (or a non-browser client's own), and askama escapes it. The fresh token in that
+/// page is the one any GET of the page shows the same browser.
+///
+/// The body rules are `CsrfForm`'s: wrong content type 415, too large 413, too slow 408; a
+/// body that does not parse is 400 with a matching token and the generic 403 without one.
+#[derive(Debug)]
+pub enum CheckedForm<T> {
+    /// The token matched: act on the form.
+    Fresh(T),
+    /// The token did not match: show the form again, do nothing else with it.
+    Expired(T),
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CheckedForm<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let (body, matched) = read_checked(&req, payload).await?;
+            let form = serde_html_form::from_bytes::<T>(&body).map_err(|_| {
+                if matched {
+                    AppError::BadRequest
+                } else {
+                    AppError::Csrf
+                }
+            })?;
+            Ok(if matched {
+                CheckedForm::Fresh(form)
+            } else {
+                CheckedForm::Expired(form)
+            })
         })
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use std::future::{Ready, ready};
 use uuid::Uuid;
 
-pub use csrf::CsrfForm;
+pub use csrf::{CheckedForm, CsrfForm};
 pub use store::PgSessionStore;
 
 const USER_ID: &str = "user_id";

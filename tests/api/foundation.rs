@@ -249,6 +249,21 @@ async fn forms_without_a_valid_csrf_token_are_refused() {
             )
             .await;
         assert_eq!(res.status(), 403);
+        assert!(app.cookie().is_none(), "not signed in");
+        // The sign-in form comes back with its own message (ux.rs has the details).
+        let body = res.text().await.unwrap();
+        assert!(body.contains("The sign-in form expired"), "{body}");
+    }
+    // Other forms get the generic page.
+    app.eligible_user_logged_in().await;
+    for token in ["", "wrong-token"] {
+        let res = app
+            .post_form(
+                "/settings/time-zone",
+                &[("csrf_token", token), ("time_zone", "UTC")],
+            )
+            .await;
+        assert_eq!(res.status(), 403);
         let body = res.text().await.unwrap();
         assert!(body.contains("This form has expired"), "{body}");
     }
@@ -282,6 +297,10 @@ async fn cross_site_posts_are_refused_before_the_handler() {
             .await
             .unwrap();
         assert_eq!(res.status(), 403, "{name}: {value}");
+        // the generic page: a cross-site post's input is never shown back
+        let page = res.text().await.unwrap();
+        assert!(page.contains("This form has expired"), "{page}");
+        assert!(!page.contains(&user.email), "{page}");
     }
     // a same-origin browser post passes
     let res = app

@@ -219,3 +219,201 @@ async fn error_pages_keep_the_signed_in_header_and_sidebar() {
     assert_eq!(status, 404);
     assert!(!page.contains("<nav class=\"side\""));
 }
+
+/// A token that no longer matches: the page's own, from before the user signed in again (a
+/// new session, so a new token), as when the page was left open across a sign-in elsewhere.
+async fn stale_token_after_signing_in_again(app: &TestApp, user: &TestUser) -> String {
+    let (_, page) = app.get_html("/settings/api-keys/new").await;
+    let stale = csrf_in(&page);
+    assert_eq!(app.login(&user.email, &user.password).await.status(), 303);
+    stale
+}
+
+#[tokio::test]
+async fn an_expired_create_form_comes_back_with_what_was_typed_and_its_new_token_works() {
+    let app = spawn_app().await;
+    let user = app.eligible_user_logged_in().await;
+    let (_, page) = app.get_html("/settings/api-keys/new").await;
+    let request_id = request_id_in(&page);
+    let stale = stale_token_after_signing_in_again(&app, &user).await;
+    let fields = |token: &str| {
+        vec![
+            ("csrf_token", token.to_owned()),
+            ("request_id", request_id.clone()),
+            ("name", "night-bot".to_owned()),
+            ("note", "buys <b>credit</b> nightly".to_owned()),
+            ("expiration", "custom".to_owned()),
+            ("custom_expiration", "2031-05-06T07:08".to_owned()),
+            ("scopes", "marketplace.take-claw-bid".to_owned()),
+        ]
+    };
+    let post = |token: &str| {
+        let owned = fields(token);
+        let pairs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        app.client
+            .post(format!("{}/settings/api-keys", app.address))
+            .header("cookie", app.cookies())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+
+    let res = post(&stale).await.unwrap();
+    assert_eq!(res.status(), 403);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("This form expired before it was sent — nothing was created."),
+        "{html}"
+    );
+    assert!(
+        !html.contains("This form has expired"),
+        "not the generic page"
+    );
+    assert!(html.contains("id=\"create-dialog\" class=\"dialog\" open"));
+    assert!(html.contains("value=\"night-bot\""), "{html}");
+    assert!(
+        html.contains(">buys &#60;b&#62;credit&#60;/b&#62; nightly</textarea>"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>credit"), "the note is escaped");
+    assert!(
+        html.contains("<option value=\"custom\" selected>"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"2031-05-06T07:08\""));
+    assert!(html.contains("value=\"marketplace.take-claw-bid\" checked"));
+    assert!(!html.contains("value=\"vm.buy.crypto\" checked"));
+    assert_eq!(request_id_in(&html), request_id, "still one request");
+    assert_eq!(app.key_count(user.id).await, 0);
+    assert!(app.events(user.id, "key.created").await.is_empty());
+
+    let fresh = csrf_in(&html);
+    assert_ne!(fresh, stale);
+    let res = post(&fresh).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(secret_in(&html).starts_with("phy_"));
+    let key = app.key_named("night-bot").await;
+    assert_eq!(key.note, "buys <b>credit</b> nightly");
+    let scopes: Vec<&str> = key.scopes.iter().map(|s| s.as_str()).collect();
+    assert_eq!(scopes, ["marketplace.take-claw-bid"]);
+    assert_eq!(app.key_count(user.id).await, 1);
+}
+
+#[tokio::test]
+async fn an_expired_sign_in_form_keeps_the_email_never_the_password_and_counts_nothing() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let user = app
+        .create_user("ana@example.com", keydesk::domain::Role::Member, true, &[])
+        .await;
+    let (_, page) = app.get_html("/login").await;
+    let stale = csrf_in(&page);
+    // The login nonce's cookie is gone (it lives as long as the browser session).
+    app.set_cookie(None);
+    let res = app
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", &stale),
+                ("email", " ana@example.com "),
+                ("password", &user.password),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert!(app.cookie().is_none(), "not signed in");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("The sign-in form expired. Enter your password again."),
+        "{html}"
+    );
+    assert!(html.contains("value=\"ana@example.com\""), "{html}");
+    assert!(
+        !html.contains(&user.password),
+        "the password is never sent back"
+    );
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut c = app.conn().await;
+    let counted: Count = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM login_throttle) + (SELECT count(*) FROM login_ip_throttle) AS n",
+    )
+    .get_result(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(counted.n, 0, "no attempt counted");
+    assert!(app.events(user.id, "login.failed").await.is_empty());
+
+    let fresh = csrf_in(&html);
+    let res = app
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", &fresh),
+                ("email", "ana@example.com"),
+                ("password", &user.password),
+            ],
+        )
+        .await;
+    assert_redirects_to(&res, "/settings/api-keys");
+    let (status, page) = app.get_html("/settings/api-keys").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("ana@example.com"));
+}
+
+#[tokio::test]
+async fn expired_rename_and_expiration_forms_come_back_with_the_input_and_change_nothing() {
+    let app = spawn_app().await;
+    let user = app.eligible_user_logged_in().await;
+    app.create_key_secret("old-name").await;
+    let id = app.key_named("old-name").await.id;
+    let expires_before = app.key_row(id).await.expires_at;
+    let stale = stale_token_after_signing_in_again(&app, &user).await;
+    let rename = format!("/settings/api-keys/{id}/name");
+    let res = app
+        .post_form(&rename, &[("csrf_token", &stale), ("name", "new-name")])
+        .await;
+    assert_eq!(res.status(), 403);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("This form expired before it was sent — nothing was changed."),
+        "{html}"
+    );
+    assert!(html.contains("value=\"new-name\""), "{html}");
+    let dated = format!("/settings/api-keys/{id}/expiration");
+    let custom = [
+        ("csrf_token", stale.as_str()),
+        ("expiration", "custom"),
+        ("custom_expiration", "2032-02-03T04:05"),
+    ];
+    let res = app.post_form(&dated, &custom).await;
+    assert_eq!(res.status(), 403);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("nothing was changed"), "{html}");
+    assert!(html.contains("value=\"2032-02-03T04:05\""), "{html}");
+    let key = app.key_row(id).await;
+    assert_eq!(
+        (key.name.as_str(), key.expires_at),
+        ("old-name", expires_before)
+    );
+    assert!(app.events(user.id, "key.renamed").await.is_empty());
+    assert!(
+        app.events(user.id, "key.expiration_changed")
+            .await
+            .is_empty()
+    );
+
+    let fresh = csrf_in(&html);
+    let res = app
+        .post_form(&rename, &[("csrf_token", &fresh), ("name", "new-name")])
+        .await;
+    assert_redirects_to(&res, "/settings/api-keys");
+    assert_eq!(app.key_row(id).await.name, "new-name");
+}

@@ -61,6 +61,10 @@ pub(super) struct ActionPage {
     user_zone: String,
 }
 
+/// Shown on a rename or expiration page sent back because its token no longer matched (403).
+pub(super) const FORM_EXPIRED: &str =
+    "This form expired before it was sent — nothing was changed. Check the details and save again.";
+
 pub(super) struct PageInput<'a> {
     /// Which page.
     pub action: Action,

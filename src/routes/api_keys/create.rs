@@ -18,7 +18,7 @@ use crate::domain::{Expiration, ExpirationInput, KeyName, KeyNote, Scope};
 use crate::error::AppError;
 use crate::routes::eligibility_view::{ReasonView, reasons};
 use crate::routes::origin;
-use crate::session::{CsrfForm, TypedSession};
+use crate::session::{CheckedForm, TypedSession};
 use crate::state::AppState;
 use crate::templates::{Layout, render};
 
@@ -85,15 +85,21 @@ impl CreateForm {
     }
 }
 
+/// Shown in the create form sent back because its token no longer matched.
+const FORM_EXPIRED: &str = "This form expired before it was sent — nothing was created. Check the details and create again.";
+
 /// `POST /settings/api-keys`.
 pub async fn create(
     req: HttpRequest,
-    form: CsrfForm<CreateForm>,
+    form: CheckedForm<CreateForm>,
     current: web::ReqData<CurrentUser>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
+    let form = match form {
+        CheckedForm::Fresh(form) => form,
+        CheckedForm::Expired(form) => return expired(&state, &current, &form).await,
+    };
     let expiration_input = ExpirationInput {
         expiration: form.expiration.clone(),
         custom_expiration: form.custom_expiration.clone(),
@@ -206,6 +212,22 @@ pub async fn create(
     // The secret is in this body only: no cache may keep it, and it is not compressed.
     crate::templates::mark_secret_bearing(&mut res);
     Ok(res)
+}
+
+/// The create form again as it was sent (403), with the page's current token: nothing is
+/// created, and the password, if one was asked for, is not looked at.
+async fn expired(
+    state: &AppState,
+    current: &CurrentUser,
+    form: &CreateForm,
+) -> Result<HttpResponse, AppError> {
+    let mut view = form.view(zone(&current.user.time_zone), Utc::now());
+    // The same id: the form stays one request however often it is sent.
+    if let Ok(id) = Uuid::parse_str(form.request_id.trim()) {
+        view.request_id = id.to_string();
+    }
+    view.form_error = Some(FORM_EXPIRED.into());
+    form_again(state, current, view, StatusCode::FORBIDDEN).await
 }
 
 /// The keys page with the create dialog open on the user's input.

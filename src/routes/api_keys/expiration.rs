@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
-use super::action_page::{Action, PageInput, refuse, show};
+use super::action_page::{Action, FORM_EXPIRED, PageInput, refuse, show};
 use crate::auth::CurrentUser;
 use crate::db::api_keys::{self, ExpirationOutcome};
 use crate::domain::key_status::{REVOKED_IS_FINAL, ROLLING_IS_FINAL};
@@ -13,7 +13,7 @@ use crate::domain::time::{local_datetime, zone};
 use crate::domain::{Expiration, ExpirationInput, MAX_ACTIVE_KEYS};
 use crate::error::AppError;
 use crate::routes::origin;
-use crate::session::{CsrfForm, TypedSession};
+use crate::session::{CheckedForm, TypedSession};
 use crate::state::AppState;
 use crate::templates::see_other;
 
@@ -38,13 +38,16 @@ pub struct ExpirationForm {
 pub async fn submit(
     req: HttpRequest,
     id: web::Path<Uuid>,
-    form: CsrfForm<ExpirationForm>,
+    form: CheckedForm<ExpirationForm>,
     current: web::ReqData<CurrentUser>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let form = form.into_inner();
+    let (form, expired) = match form {
+        CheckedForm::Fresh(f) => (f, false),
+        CheckedForm::Expired(f) => (f, true),
+    };
     let tz = zone(&current.user.time_zone);
     let input = ExpirationInput {
         expiration: form.expiration.clone(),
@@ -56,6 +59,10 @@ pub async fn submit(
         new_name: None,
         expiration: Some((form.expiration.as_str(), form.custom_expiration.as_str())),
     };
+    if expired {
+        let page = with_error(FORM_EXPIRED.to_owned());
+        return refuse(&state, &current, id, page, StatusCode::FORBIDDEN).await;
+    }
     let now = {
         let mut conn = state.pool.get().await?;
         crate::db::now(&mut conn).await?

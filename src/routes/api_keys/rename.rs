@@ -4,14 +4,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
-use super::action_page::{Action, PageInput, refuse, show};
+use super::action_page::{Action, FORM_EXPIRED, PageInput, refuse, show};
 use crate::auth::CurrentUser;
 use crate::db::api_keys::{self, RenameOutcome};
 use crate::domain::KeyName;
 use crate::domain::key_status::{REVOKED_IS_FINAL, ROLLING_IS_FINAL};
 use crate::error::AppError;
 use crate::routes::origin;
-use crate::session::{CsrfForm, TypedSession};
+use crate::session::{CheckedForm, TypedSession};
 use crate::state::AppState;
 use crate::templates::see_other;
 
@@ -35,19 +35,26 @@ pub struct RenameForm {
 pub async fn submit(
     req: HttpRequest,
     id: web::Path<Uuid>,
-    form: CsrfForm<RenameForm>,
+    form: CheckedForm<RenameForm>,
     current: web::ReqData<CurrentUser>,
     session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let raw = form.into_inner().name;
+    let (raw, expired) = match form {
+        CheckedForm::Fresh(f) => (f.name, false),
+        CheckedForm::Expired(f) => (f.name, true),
+    };
     let with_error = |error: &str| PageInput {
         action: Action::Rename,
         error: Some(error.to_owned()),
         new_name: Some(raw.as_str()),
         expiration: None,
     };
+    if expired {
+        let page = with_error(FORM_EXPIRED);
+        return refuse(&state, &current, id, page, StatusCode::FORBIDDEN).await;
+    }
     let name = match KeyName::parse(&raw) {
         Ok(n) => n,
         Err(msg) => {

@@ -75,6 +75,8 @@ pub struct CreateFormView {
     pub password_required: bool,
     /// Message next to the password field (why it is asked, or that it was wrong).
     pub password_error: Option<String>,
+    /// A message about the whole form (it expired before it was sent).
+    pub form_error: Option<String>,
     /// Show the dialog open (after a validation error).
     pub open: bool,
 }
@@ -132,6 +134,7 @@ impl CreateFormView {
             note_error: None,
             password_required: false,
             password_error: None,
+            form_error: None,
             open: false,
         }
     }
