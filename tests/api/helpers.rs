@@ -236,9 +236,11 @@ pub fn test_settings(database_url: &str) -> Settings {
         usage_enabled: true,
         usage_max_entries: 100_000,
         scanning: keydesk::config::ScanningSettings::default(),
-        // the worker polls often and retries soon, so notification tests run in seconds;
-        // tests that need e-mail or private webhook destinations switch them on
+        // No delivery worker by default: most tests never deliver, and a worker polling in
+        // every test app costs the whole suite. Tests that deliver switch it on (`with_worker`);
+        // then it polls often and retries soon, so they run in seconds.
         notify: keydesk::config::NotifySettings {
+            worker: false,
             poll: Duration::from_millis(100),
             backoff: Duration::from_millis(200),
             ..Default::default()
@@ -289,6 +291,11 @@ pub struct TestUser {
 pub async fn spawn_app() -> TestApp {
     let db = TestDb::new().await;
     spawn_app_with(db, |_| {}).await
+}
+
+/// Starts the app on a fresh database with the notification worker running.
+pub async fn spawn_app_with_worker() -> TestApp {
+    spawn_app_with(TestDb::new().await, |s| s.notify.worker = true).await
 }
 
 /// Starts the app on `db` with adjusted settings.

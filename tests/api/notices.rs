@@ -67,6 +67,7 @@ fn verify(secret: &str, r: &crate::listeners::Received) -> bool {
 async fn app_with_mail(sink: &SmtpSink) -> TestApp {
     let url = sink.url.clone();
     spawn_app_with(TestDb::new().await, |s| {
+        s.notify.worker = true;
         s.notify.smtp_url = Some(Secret::new(url));
         s.notify.mail_from = "keydesk <no-reply@keydesk.test>".into();
     })
@@ -132,7 +133,7 @@ async fn a_key_seven_days_from_expiry_makes_exactly_one_digest_email_even_with_t
 
 #[tokio::test]
 async fn without_smtp_e_mail_is_skipped_and_the_settings_page_says_so() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_worker().await;
     let user = app.eligible_user_logged_in().await;
     app.create_key_secret_with(&[("name", "soon"), ("expiration", "7")])
         .await;
@@ -192,6 +193,7 @@ async fn send_test_event(app: &TestApp) {
 
 async fn private_ok_app() -> TestApp {
     spawn_app_with(TestDb::new().await, |s| {
+        s.notify.worker = true;
         s.notify.webhook_allow_private = true
     })
     .await
@@ -252,6 +254,7 @@ async fn a_receiver_answering_500_gets_the_same_webhook_id_again_after_backoff()
 async fn a_receiver_that_keeps_failing_is_given_up_on_after_the_bounded_attempts() {
     let receiver = Receiver::start(&[500, 500, 500, 500]).await;
     let app = spawn_app_with(TestDb::new().await, |s| {
+        s.notify.worker = true;
         s.notify.webhook_allow_private = true;
         s.notify.max_attempts = 3;
         s.notify.backoff = Duration::from_millis(50);
@@ -273,7 +276,7 @@ async fn a_receiver_that_keeps_failing_is_given_up_on_after_the_bounded_attempts
 #[tokio::test]
 async fn a_loopback_webhook_url_is_refused_when_private_destinations_are_not_allowed() {
     let receiver = Receiver::start(&[]).await;
-    let app = spawn_app().await; // APP_WEBHOOK_ALLOW_PRIVATE=false
+    let app = spawn_app_with_worker().await; // APP_WEBHOOK_ALLOW_PRIVATE=false
     let user = app.eligible_user_logged_in().await;
     for url in [
         receiver.url.clone(),
@@ -410,7 +413,7 @@ async fn preferences_switch_channels_off() {
 
 #[tokio::test]
 async fn a_use_from_a_new_address_makes_one_notice_that_can_be_dismissed() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_worker().await;
     let user = app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("ops-bot").await;
     let key = app.key_id_of(&secret).await;
@@ -463,7 +466,7 @@ async fn a_use_from_a_new_address_makes_one_notice_that_can_be_dismissed() {
 
 #[tokio::test]
 async fn another_accounts_notice_cannot_be_dismissed() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_worker().await;
     let other = app.eligible_user_logged_in().await;
     let id = notices::enqueue(
         &mut app.conn().await,
@@ -492,7 +495,7 @@ async fn another_accounts_notice_cannot_be_dismissed() {
 
 #[tokio::test]
 async fn unlinking_the_last_wallet_tells_the_owner_that_keys_are_paused() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_worker().await;
     let user = app.eligible_user_logged_in().await;
     app.create_key_secret("paused-bot").await;
     let wallet: Uuid = keydesk::db::wallets::list_for_account(&mut app.conn().await, user.id)
@@ -516,7 +519,7 @@ async fn unlinking_the_last_wallet_tells_the_owner_that_keys_are_paused() {
 
 #[tokio::test]
 async fn a_usage_alert_fires_once_per_rule_key_and_hour() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_worker().await;
     let user = app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("busy-bot").await;
     let token = app.csrf().await;
@@ -561,6 +564,7 @@ async fn a_usage_alert_fires_once_per_rule_key_and_hour() {
 async fn deliveries_are_counted_in_the_metrics() {
     let receiver = Receiver::start(&[]).await;
     let app = spawn_app_with(TestDb::new().await, |s| {
+        s.notify.worker = true;
         s.notify.webhook_allow_private = true;
         s.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     })
@@ -583,7 +587,7 @@ async fn deliveries_are_counted_in_the_metrics() {
 
 #[tokio::test]
 async fn a_key_used_from_a_fleet_of_new_addresses_tells_its_owner_a_few_times_not_per_address() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_worker().await;
     let user = app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("fleet-bot").await;
     let key = app.key_id_of(&secret).await;
@@ -615,7 +619,7 @@ async fn a_key_used_from_a_fleet_of_new_addresses_tells_its_owner_a_few_times_no
 
 #[tokio::test]
 async fn the_operator_listing_shows_failed_deliveries() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_worker().await;
     let user = app.eligible_user_logged_in().await;
     // a webhook the worker will refuse (loopback, private destinations not allowed)
     prefs::set_webhook_for_account(
@@ -650,7 +654,7 @@ async fn the_operator_listing_shows_failed_deliveries() {
 
 #[tokio::test]
 async fn a_refusal_rate_alert_fires_when_refusals_pass_the_share_with_enough_requests() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_worker().await;
     let user = app.eligible_user_logged_in().await;
     let secret = app.create_key_secret("refused-bot").await;
     let key = app.key_id_of(&secret).await;
