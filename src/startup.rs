@@ -149,10 +149,6 @@ impl Application {
                 .app_data(web::FormConfig::default().limit(16 * 1024))
                 .configure(|cfg| configure(cfg, session))
                 .wrap(from_fn(middleware::finish))
-                // Outermost, so error pages are compressed too. Responses that carry a full
-                // secret opt out (`templates::mark_secret_bearing`); pages carry the CSRF token
-                // masked afresh each time (`session::csrf::mask`). That is the BREACH answer.
-                .wrap(Compress::default())
         })
         .workers(settings.workers)
         .client_request_timeout(std::time::Duration::from_secs(10))
@@ -218,15 +214,17 @@ impl Application {
     }
 }
 
-/// Every route of keydesk. Health checks, static files and the key API come first and never
-/// touch a session; the pages sit in one scope behind the session middleware (so a key
+/// Every route of keydesk. The health check and the key API come first (the router tries
+/// routes in order, and `/static/{file}` is a pattern match these hot paths need not pay for);
+/// they, the favicon, static files and the OpenAPI document never touch a session; the pages sit in one scope behind the session middleware (so a key
 /// verification or a health check costs no cookie decryption and no session lookup).
+///
+/// Only pages, assets and the OpenAPI document are compressed (the key API's answers are a few
+/// hundred bytes: not worth a wrapper on the hot path). Responses that carry a full secret opt
+/// out (`templates::mark_secret_bearing`); pages carry the CSRF token masked afresh each time
+/// (`session::csrf::mask`). That is the BREACH answer.
 pub fn configure(cfg: &mut web::ServiceConfig, session: SessionMiddleware<PgSessionStore>) {
     cfg.route("/healthz", web::get().to(routes::health::healthz))
-        .route("/favicon.ico", web::get().to(routes::health::favicon))
-        .route("/readyz", web::get().to(routes::health::readyz))
-        .route("/static/{file}", web::get().to(templates::static_asset))
-        .route("/api/openapi.json", web::get().to(api::openapi))
         .service(
             web::scope("/api/v1")
                 .service(
@@ -253,7 +251,24 @@ pub fn configure(cfg: &mut web::ServiceConfig, session: SessionMiddleware<PgSess
                         .default_service(web::to(|| async { api::method_not_allowed("POST") })),
                 ),
         )
-        .service(web::scope("").wrap(session).configure(pages));
+        .route("/favicon.ico", web::get().to(routes::health::favicon))
+        .route("/readyz", web::get().to(routes::health::readyz))
+        .service(
+            web::resource("/static/{file}")
+                .wrap(Compress::default())
+                .route(web::get().to(templates::static_asset)),
+        )
+        .service(
+            web::resource("/api/openapi.json")
+                .wrap(Compress::default())
+                .route(web::get().to(api::openapi)),
+        )
+        .service(
+            web::scope("")
+                .wrap(session)
+                .wrap(Compress::default())
+                .configure(pages),
+        );
 }
 
 /// The HTML pages (inside the session middleware).
