@@ -5,7 +5,8 @@
 #
 # Scenarios (wrk -t2 -c32, BENCH_DURATION s each after a BENCH_WARMUP s warm-up, median of
 # BENCH_RUNS runs): valid key, unknown well-formed key, malformed key, GET /healthz, valid key
-# with usage and last-used recording both off (APP_USAGE=off APP_LAST_USED=off), the logged-in
+# with usage and last-used recording both off (APP_USAGE=off APP_LAST_USED=off; a second server,
+# its runs alternating with the valid-key runs so both see the same machine), the logged-in
 # GET /settings/api-keys page (10 active + 50 revoked keys, with the usage column) and one key's
 # detail page GET /settings/api-keys/{id} (with a day of usage behind it).
 #
@@ -47,7 +48,7 @@ if [ -z "${BENCH_DATABASE_URL:-}" ]; then
   "${PSQL[@]}" -c "CREATE DATABASE keydesk_bench" >/dev/null
   BENCH_DATABASE_URL="postgres://keydesk:${PG_PASSWORD}@127.0.0.1:${KEYDESK_PGPORT:-55433}/keydesk_bench"
 fi
-export APP_DATABASE_URL="$BENCH_DATABASE_URL" APP_LISTEN="127.0.0.1:$PORT" APP_WORKERS="$WORKERS" \
+export APP_DATABASE_URL="$BENCH_DATABASE_URL" APP_WORKERS="$WORKERS" \
   APP_DB_POOL_SIZE="$POOL" RUST_LOG="${RUST_LOG:-info}"
 DB=(psql "$BENCH_DATABASE_URL" -qtA)
 
@@ -83,45 +84,70 @@ for i in $(seq 1 10); do "$BIN" key page@example.com "live-$i" >/dev/null; done
     FROM users u, generate_series(1, 1000) g WHERE u.email = 'ana@example.com'" >/dev/null
 
 SERVER_PID=""
+OFF_PID=""
+# start_server [PORT]: keydesk on PORT (default $PORT) with the environment as it is
 start_server() {
-  "$BIN" serve >"$STATE/server.log" 2>&1 &
-  SERVER_PID=$!
+  local port="${1:-$PORT}"
+  APP_LISTEN="127.0.0.1:$port" "$BIN" serve >"$STATE/server-$port.log" 2>&1 &
+  local pid=$!
   for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && return 0
+    if curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
+      if [ "$port" = "$PORT" ]; then SERVER_PID=$pid; else OFF_PID=$pid; fi
+      return 0
+    fi
     sleep 0.1
   done
-  echo "bench: keydesk did not become ready" >&2; tail -5 "$STATE/server.log" >&2; exit 1
+  echo "bench: keydesk did not become ready" >&2; tail -5 "$STATE/server-$port.log" >&2; exit 1
 }
-stop_server() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""; }
-trap stop_server EXIT
+stop_servers() {
+  for pid in $SERVER_PID $OFF_PID; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  SERVER_PID=""; OFF_PID=""
+}
+trap stop_servers EXIT
 
 # ms from wrk's "99%  3.21ms" style
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}'; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
-# run NAME URL [HEADER...] -> sets NAME_rps NAME_p99 NAME_non2xx
+# one_run NAME URL [HEADER...]: one measured wrk run, appended to NAME's results
+declare -A RPS P99 BAD
+one_run() {
+  local name=$1 url=$2; shift 2
+  local hdr=() out
+  for h in "$@"; do hdr+=(-H "$h"); done
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency --timeout 5s "${hdr[@]}" "$url")
+  local n=$(( $(echo "${RPS[$name]:-}" | wc -w) + 1 ))
+  echo "$out" >"$STATE/wrk-$name-$n.txt"
+  local rps p99
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}' | to_ms)
+  RPS[$name]="${RPS[$name]:-} $rps"; P99[$name]="${P99[$name]:-} $p99"
+  BAD[$name]=$(( ${BAD[$name]:-0} + $(echo "$out" | awk '/Non-2xx or 3xx responses/ {n = $5} END {print n + 0}') ))
+  log "$name run $n: rps=$rps p99_ms=$p99"
+}
+warm() { local url=$1; shift; local hdr=(); for h in "$@"; do hdr+=(-H "$h"); done
+  wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "${hdr[@]}" "$url" >/dev/null 2>&1 || true; }
+# NAME_rps NAME_p99 NAME_non2xx from NAME's runs (medians)
+summarise() {
+  local name=$1
+  printf -v "${name}_rps" '%s' "$(printf '%s\n' ${RPS[$name]} | median)"
+  printf -v "${name}_p99" '%s' "$(printf '%s\n' ${P99[$name]} | median)"
+  printf -v "${name}_non2xx" '%s' "${BAD[$name]:-0}"
+}
+# scenario NAME URL [HEADER...]: warm-up, then BENCH_RUNS runs
 scenario() {
   local name=$1 url=$2; shift 2
-  local hdr=()
-  for h in "$@"; do hdr+=(-H "$h"); done
-  wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
-  local rps=() p99=() bad=0
-  for r in $(seq 1 "$RUNS"); do
-    local out
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency --timeout 5s "${hdr[@]}" "$url")
-    echo "$out" >"$STATE/wrk-$name-$r.txt"
-    rps+=("$(echo "$out" | awk '/Requests\/sec/ {print $2}')")
-    p99+=("$(echo "$out" | awk '$1 == "99%" {print $2}' | to_ms)")
-    bad=$((bad + $(echo "$out" | awk '/Non-2xx or 3xx responses/ {n = $5} END {print n + 0}')))
-    log "$name run $r: rps=${rps[-1]} p99_ms=${p99[-1]}"
-  done
-  printf -v "${name}_rps" '%s' "$(printf '%s\n' "${rps[@]}" | median)"
-  printf -v "${name}_p99" '%s' "$(printf '%s\n' "${p99[@]}" | median)"
-  printf -v "${name}_non2xx" '%s' "$bad"
+  warm "$url" "$@"
+  for _ in $(seq 1 "$RUNS"); do one_run "$name" "$url" "$@"; done
+  summarise "$name"
 }
 
 API="http://127.0.0.1:$PORT/api/v1/me"
 start_server
+# the same build with usage and last-used recording off, beside it (idle until its turn)
+OFF_PORT=$((PORT + 1))
+APP_LAST_USED=off APP_USAGE=off start_server "$OFF_PORT"
+OFF_API="http://127.0.0.1:$OFF_PORT/api/v1/me"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VALID" "$API")" = 200 ] || { echo "bench: valid key not accepted" >&2; exit 1; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $UNKNOWN" "$API")" = 401 ] || { echo "bench: unknown key not refused" >&2; exit 1; }
 
@@ -149,17 +175,22 @@ DETAIL_ID=$("${DB[@]}" -c "SELECT k.id FROM api_keys k JOIN users u ON u.id = k.
 DETAIL="http://127.0.0.1:$PORT/settings/api-keys/$DETAIL_ID"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" "$DETAIL")" = 200 ] || { echo "bench: detail page failed" >&2; exit 1; }
 
-scenario valid "$API" "Authorization: Bearer $VALID"
+# Recording on and off, runs alternating (on, off, on, off, ...): the machine's drift falls
+# on both alike, so their ratio is the recording's cost rather than the minute it ran in.
+warm "$API" "Authorization: Bearer $VALID"
+warm "$OFF_API" "Authorization: Bearer $VALID"
+for _ in $(seq 1 "$RUNS"); do
+  one_run valid "$API" "Authorization: Bearer $VALID"
+  one_run recordingoff "$OFF_API" "Authorization: Bearer $VALID"
+done
+summarise valid
+summarise recordingoff
 scenario unknown "$API" "Authorization: Bearer $UNKNOWN"
 scenario malformed "$API" "Authorization: Bearer $MALFORMED"
 scenario healthz "http://127.0.0.1:$PORT/healthz"
 scenario page "$PAGE" "Cookie: $COOKIE"
 scenario detail "$DETAIL" "Cookie: $COOKIE"
-stop_server
-
-APP_LAST_USED=off APP_USAGE=off start_server
-scenario recordingoff "$API" "Authorization: Bearer $VALID"
-stop_server
+stop_servers
 
 echo "keydesk workers=$WORKERS pool=$POOL flush_ms=5000 conns=$CONNS dur_s=$DUR runs=$RUNS" \
   "valid_rps=$valid_rps valid_p99_ms=$valid_p99 valid_non2xx=$valid_non2xx" \
