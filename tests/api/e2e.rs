@@ -167,26 +167,36 @@ pub(crate) async fn wait_gone(c: &Client, css: &str) {
     }
 }
 
-pub(crate) async fn browser_login(c: &Client, base: &str, user: &TestUser) {
-    c.goto(&format!("{base}/login")).await.unwrap();
-    c.find(Locator::Css("#email"))
+/// Presses keys on the element matching `css` (it gets the focus first, as Tab would give it).
+pub(crate) async fn press(c: &Client, css: &str, keys: &str) {
+    c.find(Locator::Css(css))
         .await
-        .unwrap()
-        .send_keys(&user.email)
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(keys)
         .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+/// Types `text` into the field matching `css`.
+pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
+    press(c, css, text).await;
+}
+
+/// Clicks the element matching `css`.
+pub(crate) async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
         .await
-        .unwrap()
-        .send_keys(&user.password)
-        .await
-        .unwrap();
-    c.find(Locator::Css("main button[type=submit]"))
-        .await
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
         .click()
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+pub(crate) async fn browser_login(c: &Client, base: &str, user: &TestUser) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(c, "#email", &user.email).await;
+    fill(c, "#password", &user.password).await;
+    click(c, "main button[type=submit]").await;
     wait_for_path(c, "/settings/api-keys").await;
 }
 
@@ -253,12 +263,7 @@ async fn create_copy_and_done_leave_only_the_prefix() {
     let v = axe_violations(&b).await;
     assert!(v.is_empty(), "keys page: {v:?}");
 
-    b.find(Locator::Css("#create-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#create-button").await;
     // the dialog's form comes from /settings/api-keys/new the first time it opens
     b.wait()
         .for_element(Locator::Css("#create-dialog[open] #key-name"))
@@ -280,18 +285,8 @@ async fn create_copy_and_done_leave_only_the_prefix() {
     assert!(v.is_empty(), "create dialog: {v:?}");
     screenshot(&b, "create-dialog").await;
 
-    b.find(Locator::Css("#key-name"))
-        .await
-        .unwrap()
-        .send_keys("production-bot")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#create-dialog button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&b, "#key-name", "production-bot").await;
+    click(&b, "#create-dialog button[type=submit]").await;
     b.wait()
         .for_element(Locator::Css("#secret-value"))
         .await
@@ -323,12 +318,7 @@ async fn create_copy_and_done_leave_only_the_prefix() {
 
     b.issue_cmd(SetPermission("clipboard-read")).await.unwrap();
     b.issue_cmd(SetPermission("clipboard-write")).await.unwrap();
-    b.find(Locator::Css("[data-copy]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "[data-copy]").await;
     b.wait()
         .for_element(Locator::XPath(
             "//p[@id='copy-status'][normalize-space()!='']",
@@ -356,12 +346,7 @@ async fn create_copy_and_done_leave_only_the_prefix() {
         "the clipboard holds the key"
     );
 
-    b.find(Locator::Css("#secret-dialog button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#secret-dialog button[type=submit]").await;
     wait_gone(&b, "#secret-value").await;
     b.wait()
         .for_element(Locator::Css("table.keys"))
@@ -389,25 +374,10 @@ async fn without_javascript_the_create_flow_works_through_plain_pages() {
         )
         .await;
     browser_login(&b, &base, &user).await;
-    b.find(Locator::Css("#create-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#create-button").await;
     wait_for_path(&b, "/settings/api-keys/new").await;
-    b.find(Locator::Css("#key-name"))
-        .await
-        .unwrap()
-        .send_keys("nojs-bot")
-        .await
-        .unwrap();
-    b.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&b, "#key-name", "nojs-bot").await;
+    click(&b, "main form button[type=submit]").await;
     b.wait()
         .for_element(Locator::Css("#secret-value"))
         .await
@@ -440,12 +410,7 @@ async fn without_javascript_the_create_flow_works_through_plain_pages() {
             .unwrap(),
         "without JS there is no Copy button (the text is selectable)"
     );
-    b.find(Locator::Css("#secret-dialog button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#secret-dialog button[type=submit]").await;
     // the POST response has the same path: wait for the dialog to go, not for the URL
     wait_gone(&b, "#secret-value").await;
     let source = b.source().await.unwrap();
@@ -565,12 +530,7 @@ async fn row_actions_work_through_their_dialogs() {
     assert_eq!(field.prop("value").await.unwrap().unwrap(), "alpha");
     field.clear().await.unwrap();
     field.send_keys("alpha-renamed").await.unwrap();
-    b.find(Locator::Css("#rename-dialog button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#rename-dialog button[type=submit]").await;
     b.wait()
         .for_element(Locator::XPath(
             "//div[@class='flash'][contains(., 'Renamed to')]",
@@ -589,12 +549,7 @@ async fn row_actions_work_through_their_dialogs() {
         .select_by_value("never")
         .await
         .unwrap();
-    b.find(Locator::Css("#expiration-dialog button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#expiration-dialog button[type=submit]").await;
     b.wait()
         .for_element(Locator::XPath(
             "//div[@class='flash'][contains(., 'now never expires')]",
@@ -621,12 +576,7 @@ async fn row_actions_work_through_their_dialogs() {
     let v = axe_violations(&b).await;
     assert!(v.is_empty(), "revoke dialog: {v:?}");
     screenshot(&b, "revoke-dialog").await;
-    b.find(Locator::Css("#revoke-dialog button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "#revoke-dialog button[type=submit]").await;
     b.wait()
         .for_element(Locator::XPath(
             "//div[@class='flash'][contains(., 'Revoked “beta”')]",
@@ -667,12 +617,7 @@ async fn row_actions_work_without_javascript() {
         .unwrap();
     field.clear().await.unwrap();
     field.send_keys("gamma-2").await.unwrap();
-    b.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "main form button[type=submit]").await;
     b.wait()
         .for_element(Locator::XPath(
             "//div[@class='flash'][contains(., 'Renamed to')]",
@@ -688,12 +633,7 @@ async fn row_actions_work_without_javascript() {
         .select_by_value("7")
         .await
         .unwrap();
-    b.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "main form button[type=submit]").await;
     b.wait()
         .for_element(Locator::XPath(
             "//div[@class='flash'][contains(., 'now expires')]",
@@ -717,12 +657,7 @@ async fn row_actions_work_without_javascript() {
         text.contains("Revoke “gamma-2”?") && text.contains("can't be undone"),
         "{text}"
     );
-    b.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "main form button[type=submit]").await;
     b.wait()
         .for_element(Locator::XPath(
             "//div[@class='flash'][contains(., 'Revoked “gamma-2”')]",
@@ -853,18 +788,8 @@ fn ed25519_wallet() -> (ed25519_dalek::SigningKey, String) {
 
 async fn start_wallet_link(b: &Client, base: &str, address: &str) {
     b.goto(&format!("{base}/settings/wallets")).await.unwrap();
-    b.find(Locator::Css("#wallet-address"))
-        .await
-        .unwrap()
-        .send_keys(address)
-        .await
-        .unwrap();
-    b.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(b, "#wallet-address", address).await;
+    click(b, "main form button[type=submit]").await;
     b.wait()
         .for_element(Locator::Css("#challenge-message"))
         .await
@@ -908,12 +833,7 @@ async fn a_browser_wallet_signs_the_challenge_through_the_pages_script() {
     )
     .await
     .unwrap();
-    b.find(Locator::Css("[data-sign-with-wallet]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, "[data-sign-with-wallet]").await;
     b.wait()
         .for_element(Locator::XPath(
             "//div[@class='flash'][contains(., 'Linked wallet')]",
@@ -964,18 +884,8 @@ async fn a_pasted_signature_links_a_wallet_without_javascript() {
             .unwrap(),
         "no wallet button without JS"
     );
-    b.find(Locator::Css("#signature"))
-        .await
-        .unwrap()
-        .send_keys(&sig)
-        .await
-        .unwrap();
-    b.find(Locator::Css("#link-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&b, "#signature", &sig).await;
+    click(&b, "#link-form button[type=submit]").await;
     b.wait()
         .for_element(Locator::XPath(
             "//div[@class='flash'][contains(., 'Linked wallet')]",
@@ -1232,12 +1142,7 @@ async fn closing_a_row_dialog_gives_focus_back_to_the_rows_actions_button() {
                 .await
                 .unwrap();
         } else {
-            b.find(Locator::Css(&format!("#{dialog} [data-close-dialog]")))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(&b, &format!("#{dialog} [data-close-dialog]")).await;
         }
         assert!(!dialog_open(&b, &dialog).await, "{action} dialog closed");
         let f = focused(&b).await;
@@ -1259,29 +1164,14 @@ async fn the_secret_asks_before_it_is_lost_shows_in_full_and_done_focuses_the_ne
     for (w, h) in [(390, 844), (1280, 900)] {
         b.set_window_size(w, h).await.unwrap();
         b.goto(&format!("{base}/settings/api-keys")).await.unwrap();
-        b.find(Locator::Css("#create-button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&b, "#create-button").await;
         b.wait()
             .for_element(Locator::Css("#create-dialog[open] #key-name"))
             .await
             .unwrap();
         let name = format!("careful-{w}");
-        b.find(Locator::Css("#key-name"))
-            .await
-            .unwrap()
-            .send_keys(&name)
-            .await
-            .unwrap();
-        b.find(Locator::Css("#create-dialog button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        fill(&b, "#key-name", &name).await;
+        click(&b, "#create-dialog button[type=submit]").await;
         b.wait()
             .for_element(Locator::Css("#secret-value"))
             .await
@@ -1391,12 +1281,7 @@ async fn notices_and_the_notifications_page_are_accessible_and_fit_at_1280_and_3
         screenshot(&b, &format!("notices-{w}")).await;
     }
     // dismiss one: a plain form
-    b.find(Locator::Css(".notice-dismiss button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&b, ".notice-dismiss button").await;
     wait_for_path(&b, "/settings/api-keys").await;
     let left = b
         .find_all(Locator::Css(".notice-item"))
@@ -1408,12 +1293,7 @@ async fn notices_and_the_notifications_page_are_accessible_and_fit_at_1280_and_3
     b.goto(&format!("{base}/settings/notifications"))
         .await
         .unwrap();
-    b.find(Locator::Css("#webhook-url"))
-        .await
-        .unwrap()
-        .send_keys("http://127.0.0.1:9/hook")
-        .await
-        .unwrap();
+    fill(&b, "#webhook-url", "http://127.0.0.1:9/hook").await;
     b.find(Locator::Css(
         "form[action='/settings/notifications/webhook'] button[type=submit]",
     ))

@@ -5,38 +5,13 @@
 use fantoccini::{Client, Locator};
 
 use crate::e2e::{
-    SetPermission, axe_violations, base_of, browser, browser_login, screenshot, scrolls_sideways,
-    wait_for_path, wait_gone,
+    SetPermission, axe_violations, base_of, browser, browser_login, click, fill, press, screenshot,
+    scrolls_sideways, wait_for_path, wait_gone,
 };
 use crate::helpers::*;
 
 const ENTER: &str = "\u{e007}";
 const SPACE: &str = "\u{e00d}";
-
-/// Presses keys on the element matching `css` (it gets the focus first, as Tab would give it).
-pub(crate) async fn press(c: &Client, css: &str, keys: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .send_keys(keys)
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-}
-
-/// Types `text` into the field matching `css`.
-pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
-    press(c, css, text).await;
-}
-
-/// Clicks the element matching `css`.
-pub(crate) async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-}
 
 async fn main_text(c: &Client) -> String {
     c.find(Locator::Css("main"))
