@@ -199,16 +199,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
+    /// `CheckedForm`'s check, with an expired token refused (the generic 403 page).
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let payload = payload.take();
+        let checked = CheckedForm::<T>::from_request(req, payload);
         Box::pin(async move {
-            let (body, matched) = read_checked(&req, payload).await?;
-            if !matched {
-                return Err(AppError::Csrf.into());
+            match checked.await? {
+                CheckedForm::Fresh(form) => Ok(CsrfForm(form)),
+                CheckedForm::Expired(_) => Err(AppError::Csrf.into()),
             }
-            let form = serde_html_form::from_bytes::<T>(&body).map_err(|_| AppError::BadRequest)?;
-            Ok(CsrfForm(form))
         })
     }
 }
