@@ -151,9 +151,16 @@ fn unauthorized(f: AuthFailure) -> HttpResponse {
             f.description()
         )
     };
+    // The codes are fixed ASCII words, so the body is written directly (this is the answer to
+    // every malformed or unknown key: no JSON map built per request).
+    let body = format!(
+        r#"{{"error":"invalid_token","error_code":"{}"}}"#,
+        f.as_str()
+    );
     let mut res = HttpResponse::build(StatusCode::UNAUTHORIZED)
         .insert_header((header::WWW_AUTHENTICATE, challenge))
-        .json(serde_json::json!({ "error": "invalid_token", "error_code": f.as_str() }));
+        .content_type(header::ContentType::json())
+        .body(body);
     res.extensions_mut().insert(Rendered);
     res
 }
@@ -302,5 +309,31 @@ pub async fn introspect(
         }
         Err(VerifyError::Refused(_)) => Ok(inactive()),
         Err(VerifyError::Unavailable(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_body_is_the_json_it_stands_for() {
+        for f in AuthFailure::ALL {
+            let res = unauthorized(f);
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                res.headers().get(header::CONTENT_TYPE).unwrap(),
+                "application/json"
+            );
+            let body = actix_web::body::to_bytes(res.into_body());
+            let body = futures_util::FutureExt::now_or_never(body)
+                .unwrap()
+                .unwrap();
+            let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                parsed,
+                serde_json::json!({ "error": "invalid_token", "error_code": f.as_str() })
+            );
+        }
     }
 }
