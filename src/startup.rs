@@ -216,8 +216,9 @@ impl Application {
 
 /// Every route of keydesk. The health check and the key API come first (the router tries
 /// routes in order, and `/static/{file}` is a pattern match these hot paths need not pay for);
-/// they, the favicon, static files and the OpenAPI document never touch a session; the pages sit in one scope behind the session middleware (so a key
-/// verification or a health check costs no cookie decryption and no session lookup).
+/// they, the favicon, static files and the OpenAPI document never touch a session. The pages
+/// sit in one scope behind the session middleware (so a key verification or a health check
+/// costs no cookie decryption and no session lookup).
 ///
 /// Only pages, assets and the OpenAPI document are compressed (the key API's answers are a few
 /// hundred bytes: not worth a wrapper on the hot path). Responses that carry a full secret opt

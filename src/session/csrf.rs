@@ -233,6 +233,16 @@ pub enum CheckedForm<T> {
     Expired(T),
 }
 
+impl<T> CheckedForm<T> {
+    /// The form, and whether its token had expired.
+    pub fn into_parts(self) -> (T, bool) {
+        match self {
+            CheckedForm::Fresh(form) => (form, false),
+            CheckedForm::Expired(form) => (form, true),
+        }
+    }
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for CheckedForm<T> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;

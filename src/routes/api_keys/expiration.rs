@@ -44,10 +44,7 @@ pub async fn submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let (form, expired) = match form {
-        CheckedForm::Fresh(f) => (f, false),
-        CheckedForm::Expired(f) => (f, true),
-    };
+    let (form, expired) = form.into_parts();
     let tz = zone(&current.user.time_zone);
     let input = ExpirationInput {
         expiration: form.expiration.clone(),

@@ -41,10 +41,8 @@ pub async fn submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let (raw, expired) = match form {
-        CheckedForm::Fresh(f) => (f.name, false),
-        CheckedForm::Expired(f) => (f.name, true),
-    };
+    let (form, expired) = form.into_parts();
+    let raw = form.name;
     let with_error = |error: &str| PageInput {
         action: Action::Rename,
         error: Some(error.to_owned()),
