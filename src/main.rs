@@ -5,6 +5,12 @@ use keydesk::config::Settings;
 use keydesk::domain::{Role, WalletKind};
 use keydesk::{admin, db, startup::Application, telemetry};
 
+/// mimalloc instead of the system allocator: every request allocates (headers, futures, the
+/// response), and glibc's malloc/free were about a tenth of the server's CPU time on the
+/// cheapest requests (perf, bench/RESULTS.md). Only the binary: tests keep the default.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "keydesk",

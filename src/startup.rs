@@ -226,31 +226,29 @@ impl Application {
 /// (`session::csrf::mask`). That is the BREACH answer.
 pub fn configure(cfg: &mut web::ServiceConfig, session: SessionMiddleware<PgSessionStore>) {
     cfg.route("/healthz", web::get().to(routes::health::healthz))
+        // Full paths rather than a `/api/v1` scope: one router layer less on every verification.
         .service(
-            web::scope("/api/v1")
-                .service(
-                    web::resource("/me")
-                        .route(web::get().to(api::me))
-                        .default_service(web::to(|| async { api::method_not_allowed("GET") })),
-                )
-                .service(
-                    web::resource("/introspect")
-                        .route(web::post().to(api::introspect))
-                        .default_service(web::to(|| async { api::method_not_allowed("POST") })),
-                )
-                .service(
-                    web::resource("/keys/revoke")
-                        .app_data(web::PayloadConfig::new(api::exposed::MAX_REVOKE_BYTES))
-                        .route(web::post().to(api::exposed::revoke_by_secret))
-                        .default_service(web::to(|| async { api::method_not_allowed("POST") })),
-                )
-                .service(
-                    // GitHub may report thousands of tokens in one alert
-                    web::resource("/secret-scanning/github")
-                        .app_data(web::PayloadConfig::new(api::exposed::MAX_ALERT_BYTES))
-                        .route(web::post().to(api::exposed::github))
-                        .default_service(web::to(|| async { api::method_not_allowed("POST") })),
-                ),
+            web::resource("/api/v1/me")
+                .route(web::get().to(api::me))
+                .default_service(web::to(|| async { api::method_not_allowed("GET") })),
+        )
+        .service(
+            web::resource("/api/v1/introspect")
+                .route(web::post().to(api::introspect))
+                .default_service(web::to(|| async { api::method_not_allowed("POST") })),
+        )
+        .service(
+            web::resource("/api/v1/keys/revoke")
+                .app_data(web::PayloadConfig::new(api::exposed::MAX_REVOKE_BYTES))
+                .route(web::post().to(api::exposed::revoke_by_secret))
+                .default_service(web::to(|| async { api::method_not_allowed("POST") })),
+        )
+        .service(
+            // GitHub may report thousands of tokens in one alert
+            web::resource("/api/v1/secret-scanning/github")
+                .app_data(web::PayloadConfig::new(api::exposed::MAX_ALERT_BYTES))
+                .route(web::post().to(api::exposed::github))
+                .default_service(web::to(|| async { api::method_not_allowed("POST") })),
         )
         .route("/favicon.ico", web::get().to(routes::health::favicon))
         .route("/readyz", web::get().to(routes::health::readyz))

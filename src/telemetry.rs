@@ -8,6 +8,7 @@ use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+use crate::middleware::access_log;
 
 /// Installs the global subscriber. Keep the returned guard alive until exit: dropping it
 /// flushes the lines still queued. Later calls install nothing and return None.
@@ -31,10 +32,19 @@ pub fn init(format: LogFormat) -> Option<WorkerGuard> {
         .with_env_filter(filter)
         .with_target(false)
         .with_ansi(ansi)
-        .with_writer(writer);
+        .with_writer(writer.clone());
     let installed = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
-    installed.ok().map(|_| guard)
+    installed.ok()?;
+    // The access lines obey the same filter (`RUST_LOG=warn` turns them off), decided once: the
+    // filter's directives do not change while the process runs.
+    if tracing::enabled!(target: "keydesk::middleware::access_log", tracing::Level::INFO) {
+        access_log::install(access_log::Sink {
+            writer,
+            json: matches!(format, LogFormat::Json),
+        });
+    }
+    Some(guard)
 }

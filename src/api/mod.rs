@@ -20,8 +20,10 @@ pub async fn openapi() -> HttpResponse {
 }
 
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::Serialize;
@@ -142,23 +144,37 @@ async fn verify_uncounted(
     }
 }
 
+/// The `WWW-Authenticate` challenge (RFC 6750 §3) and JSON body of each refusal, in
+/// `AuthFailure::ALL`'s order. They are fixed text, so they are built once and every malformed
+/// or unknown key is answered without formatting or allocating anything.
+static REFUSALS: LazyLock<[(&str, &str); AuthFailure::ALL.len()]> = LazyLock::new(|| {
+    AuthFailure::ALL.map(|f| {
+        let challenge = if f == AuthFailure::Missing {
+            "Bearer realm=\"keydesk\"".to_owned()
+        } else {
+            format!(
+                "Bearer realm=\"keydesk\", error=\"invalid_token\", error_description=\"{}\"",
+                f.description()
+            )
+        };
+        // The codes are fixed ASCII words, so the body is written directly.
+        let body = format!(
+            r#"{{"error":"invalid_token","error_code":"{}"}}"#,
+            f.as_str()
+        );
+        // Six pairs for the life of the process.
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        (leak(challenge), leak(body))
+    })
+});
+
 fn unauthorized(f: AuthFailure) -> HttpResponse {
-    let challenge = if f == AuthFailure::Missing {
-        "Bearer realm=\"keydesk\"".to_owned()
-    } else {
-        format!(
-            "Bearer realm=\"keydesk\", error=\"invalid_token\", error_description=\"{}\"",
-            f.description()
-        )
-    };
-    // The codes are fixed ASCII words, so the body is written directly (this is the answer to
-    // every malformed or unknown key: no JSON map built per request).
-    let body = format!(
-        r#"{{"error":"invalid_token","error_code":"{}"}}"#,
-        f.as_str()
-    );
+    let (challenge, body) = REFUSALS[f as usize];
     let mut res = HttpResponse::build(StatusCode::UNAUTHORIZED)
-        .insert_header((header::WWW_AUTHENTICATE, challenge))
+        .insert_header((
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        ))
         .content_type(header::ContentType::json())
         .body(body);
     res.extensions_mut().insert(Rendered);
@@ -333,6 +349,13 @@ mod tests {
             assert_eq!(
                 parsed,
                 serde_json::json!({ "error": "invalid_token", "error_code": f.as_str() })
+            );
+            let challenge = REFUSALS[f as usize].0;
+            assert!(challenge.starts_with("Bearer realm=\"keydesk\""));
+            assert_eq!(
+                challenge.contains(f.description()),
+                f != AuthFailure::Missing,
+                "{challenge}"
             );
         }
     }

@@ -26,10 +26,6 @@ use error_page::{PrebuiltResponse, error_response, plain_error_response};
 
 pub use headers::CSP;
 
-/// The request's reference id: in the access log, in error logs, on the error page.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 /// What the middleware needs from configuration.
 #[derive(Debug, Clone)]
 pub struct Security {
@@ -45,19 +41,22 @@ pub async fn finish(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
+    // The request's reference id: in the access log, in error logs, on the error page.
     let id = Alphanumeric.sample_string(&mut rand::rng(), 12);
-    req.extensions_mut().insert(RequestId(id.clone()));
-    // Keep copies, not a clone of the request: routing needs the request to be unshared.
+    // Keep copies, not a clone of the request: routing needs the request to be unshared. A
+    // `Uri` clone shares the request's bytes.
     let method = req.method().clone();
-    let path = req.path().to_owned();
+    let uri = req.uri().clone();
+    let path = uri.path();
     let is_api = path.starts_with("/api/");
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let security = req.app_data::<web::Data<Security>>().cloned();
     let hsts = security.as_ref().is_some_and(|s| s.hsts);
     let done = |route: Option<String>, status: u16| {
-        access_log::line(&id, &method, &path, status, started);
+        let took = started.elapsed();
+        access_log::line(&id, &method, path, status, took);
         if let Some(m) = &metrics {
-            m.request(route.as_deref(), &method, status, started.elapsed());
+            m.request(route.as_deref(), &method, status, took);
         }
     };
 

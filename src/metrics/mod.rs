@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use prometheus::{
     Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -38,6 +37,10 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
+mod requests;
+
+pub use requests::{method_label, status_label};
+
 /// The registry and its metrics (one per application, so tests can run many side by side).
 pub struct Metrics {
     registry: Registry,
@@ -54,53 +57,6 @@ pub struct Metrics {
     usage_dropped: IntCounter,
     notice_deliveries: IntCounterVec,
     notice_queue: IntGaugeVec,
-}
-
-/// The method label: a standard method, or `other` (actix accepts any token as a method).
-pub fn method_label(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => "other",
-    }
-}
-
-/// The status label: one of the codes keydesk answers with, or `other`.
-pub fn status_label(status: u16) -> &'static str {
-    match status {
-        200 => "200",
-        201 => "201",
-        202 => "202",
-        204 => "204",
-        301 => "301",
-        303 => "303",
-        304 => "304",
-        307 => "307",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        408 => "408",
-        409 => "409",
-        413 => "413",
-        415 => "415",
-        422 => "422",
-        429 => "429",
-        431 => "431",
-        500 => "500",
-        502 => "502",
-        503 => "503",
-        504 => "504",
-        _ => "other",
-    }
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(
@@ -252,18 +208,6 @@ impl Metrics {
         })
     }
 
-    /// Counts a finished request by route pattern (never the raw path: ids would explode the
-    /// label set), method and status, and observes its latency.
-    pub fn request(&self, route: Option<&str>, method: &Method, status: u16, took: Duration) {
-        let route = route.unwrap_or("unmatched");
-        self.requests
-            .with_label_values(&[route, method_label(method), status_label(status)])
-            .inc();
-        self.request_seconds
-            .with_label_values(&[route])
-            .observe(took.as_secs_f64());
-    }
-
     /// Counts a key verification outcome (one of `OUTCOMES`).
     pub fn verification(&self, outcome: &str) {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
@@ -342,43 +286,4 @@ pub async fn expose(
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render(&pool, &last_used, &usage))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_come_from_fixed_sets() {
-        let junk = Method::from_bytes(&b"X".repeat(10_000)).unwrap();
-        assert_eq!(method_label(&junk), "other");
-        assert_eq!(method_label(&Method::POST), "POST");
-        assert_eq!(status_label(404), "404");
-        assert_eq!(status_label(599), "other");
-    }
-
-    #[test]
-    fn junk_requests_do_not_grow_the_label_set() {
-        let m = Metrics::new().unwrap();
-        for i in 0..1000 {
-            let method = Method::from_bytes(format!("JUNK{i}").as_bytes()).unwrap();
-            m.request(
-                None,
-                &method,
-                400 + (i % 200) as u16,
-                Duration::from_millis(1),
-            );
-        }
-        let families = m.registry.gather();
-        let requests = families
-            .iter()
-            .find(|f| f.name() == "keydesk_http_requests_total")
-            .unwrap();
-        // one route × one method label × at most the known codes + "other"
-        assert!(
-            requests.get_metric().len() <= 25,
-            "{}",
-            requests.get_metric().len()
-        );
-    }
 }
