@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use uuid::Uuid;
 
-use super::sudo::owned_key;
+use super::sudo::{self, EditsValue, owned_key};
 use crate::auth::CurrentUser;
 use crate::db::api_keys::{self, KeyRow, NoteOutcome};
 use crate::domain::KeyNote;
@@ -73,16 +73,11 @@ pub async fn submit(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let key = owned_key(&state, &current, id.into_inner()).await?;
-    let mut view = page(&current, &key, &form.note);
-    if !view.can_submit {
-        return render(&view, StatusCode::CONFLICT);
-    }
-    let note = match KeyNote::parse(&form.note) {
-        Ok(n) => n,
-        Err(e) => {
-            view.note_error = Some(e.to_owned());
-            return render(&view, StatusCode::UNPROCESSABLE_ENTITY);
-        }
+    let note = match sudo::parsed(page(&current, &key, &form.note), || {
+        KeyNote::parse(&form.note)
+    }) {
+        Ok((_, note)) => note,
+        Err(res) => return res,
     };
     let mut conn = state.pool.get().await?;
     let uid = current.user.id;
@@ -103,4 +98,13 @@ pub async fn submit(
         }
     }
     Ok(see_other(&format!("/settings/api-keys/{}", key.id)))
+}
+
+impl EditsValue for NotePage {
+    fn can_submit(&self) -> bool {
+        self.can_submit
+    }
+    fn value_error(&mut self, why: String) {
+        self.note_error = Some(why);
+    }
 }

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use uuid::Uuid;
 
-use super::sudo::{self, AsksPassword, owned_key};
+use super::sudo::{self, AsksPassword, EditsValue, owned_key};
 use super::view::ScopeView;
 use crate::auth::CurrentUser;
 use crate::auth::reauth::{self, Reauth};
@@ -99,16 +99,11 @@ pub async fn submit(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let key = owned_key(&state, &current, id.into_inner()).await?;
-    let mut view = page(&current, &key, &form.scopes);
-    if !view.can_submit {
-        return render(&view, StatusCode::CONFLICT);
-    }
-    let scopes = match Scope::parse_set(&form.scopes) {
-        Ok(s) => s,
-        Err(e) => {
-            view.scopes_error = Some(e.to_owned());
-            return render(&view, StatusCode::UNPROCESSABLE_ENTITY);
-        }
+    let (view, scopes) = match sudo::parsed(page(&current, &key, &form.scopes), || {
+        Scope::parse_set(&form.scopes)
+    }) {
+        Ok(parsed) => parsed,
+        Err(res) => return res,
     };
     if widens(&key.scopes, &scopes) {
         let now = {
@@ -150,5 +145,14 @@ impl AsksPassword for ScopesPage {
     fn ask_password(&mut self, why: String) {
         self.password_required = true;
         self.password_error = Some(why);
+    }
+}
+
+impl EditsValue for ScopesPage {
+    fn can_submit(&self) -> bool {
+        self.can_submit
+    }
+    fn value_error(&mut self, why: String) {
+        self.scopes_error = Some(why);
     }
 }

@@ -1,5 +1,5 @@
-//! What the forms that need a recent password share: the message, status and `Retry-After` of
-//! a refusal, and loading the key an action page is about.
+//! What the key edit forms share: the message, status and `Retry-After` of a password refusal,
+//! loading the key an action page is about, and checking a one-value edit (note, scopes).
 
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
@@ -67,4 +67,33 @@ pub(super) async fn owned_key(
     api_keys::find_for_account(&mut conn, current.user.id, id)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// A key's edit page for one value (note, scopes).
+pub(super) trait EditsValue: Template {
+    /// Whether the key may still change (not revoked, not rolling).
+    fn can_submit(&self) -> bool;
+    /// Shows `why` beside the value's field.
+    fn value_error(&mut self, why: String);
+}
+
+/// The page and the parsed value of an edit form; or, as `Err`, the page again: 409 when the
+/// key can no longer change (the value is not even parsed), 422 with the parse error beside
+/// the field.
+// The `Err` is a finished response, moved once per refused form: its size does not matter.
+#[allow(clippy::result_large_err)]
+pub(super) fn parsed<P: EditsValue, T>(
+    mut page: P,
+    parse: impl FnOnce() -> Result<T, &'static str>,
+) -> Result<(P, T), Result<HttpResponse, AppError>> {
+    if !page.can_submit() {
+        return Err(render(&page, StatusCode::CONFLICT));
+    }
+    match parse() {
+        Ok(value) => Ok((page, value)),
+        Err(why) => {
+            page.value_error(why.to_owned());
+            Err(render(&page, StatusCode::UNPROCESSABLE_ENTITY))
+        }
+    }
 }
