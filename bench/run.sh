@@ -10,6 +10,10 @@
 # GET /settings/api-keys page (10 active + 50 revoked keys, with the usage column) and one key's
 # detail page GET /settings/api-keys/{id} (with a day of usage behind it).
 #
+# With the peers' actix hello binary (BENCH_HELLO_BIN, default $PEERS_CARGO_TARGET/release/hello)
+# the malformed-key and /healthz runs alternate with runs of hello on PORT+2, and the line adds
+# hello_rps and the median per-round ratios malformed_vs_hello and healthz_vs_hello.
+#
 # Knobs: BENCH_RUNS=3 BENCH_DURATION=15 BENCH_WARMUP=3 BENCH_CONNS=32 BENCH_THREADS=2
 #        BENCH_WORKERS=2 (keydesk HTTP workers) BENCH_POOL=16 BENCH_PORT=18080
 #        BENCH_DATABASE_URL (default: database keydesk_bench in ./dev.sh's private cluster)
@@ -100,7 +104,8 @@ start_server() {
   echo "bench: keydesk did not become ready" >&2; tail -5 "$STATE/server-$port.log" >&2; exit 1
 }
 stop_servers() {
-  for pid in $SERVER_PID $OFF_PID; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  [ -n "${HELLO_STOPPED:-}" ] && HELLO_PID=""
+  for pid in $SERVER_PID $OFF_PID ${HELLO_PID:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
   SERVER_PID=""; OFF_PID=""
 }
 trap stop_servers EXIT
@@ -186,8 +191,33 @@ done
 summarise valid
 summarise recordingoff
 scenario unknown "$API" "Authorization: Bearer $UNKNOWN"
-scenario malformed "$API" "Authorization: Bearer $MALFORMED"
-scenario healthz "http://127.0.0.1:$PORT/healthz"
+# The cheapest requests against the actix hello peer, when its binary is at hand: runs
+# alternate (malformed, healthz, hello, ...) so the ratios compare the same minutes.
+HELLO_BIN="${BENCH_HELLO_BIN:-${PEERS_CARGO_TARGET:-/nonexistent}/release/hello}"
+warm "$API" "Authorization: Bearer $MALFORMED"
+warm "http://127.0.0.1:$PORT/healthz"
+if [ -x "$HELLO_BIN" ]; then
+  HELLO_PORT=$((PORT + 2)) HELLO_WORKERS="$WORKERS" "$HELLO_BIN" >"$STATE/hello.log" 2>&1 &
+  HELLO_PID=$!
+  for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$((PORT + 2))/hello" >/dev/null 2>&1 && break; sleep 0.1; done
+  warm "http://127.0.0.1:$((PORT + 2))/hello"
+fi
+for _ in $(seq 1 "$RUNS"); do
+  one_run malformed "$API" "Authorization: Bearer $MALFORMED"
+  one_run healthz "http://127.0.0.1:$PORT/healthz"
+  if [ -n "${HELLO_PID:-}" ]; then one_run hello "http://127.0.0.1:$((PORT + 2))/hello"; fi
+done
+summarise malformed
+summarise healthz
+HELLO_LINE="hello=not_run"
+if [ -n "${HELLO_PID:-}" ]; then
+  kill "$HELLO_PID" 2>/dev/null; wait "$HELLO_PID" 2>/dev/null || true
+  HELLO_STOPPED=1
+  summarise hello
+  # the median of each round's ratio (a round is three runs in a row)
+  ratio() { paste -d' ' <(printf '%s\n' ${RPS[$1]}) <(printf '%s\n' ${RPS[hello]}) | awk '{printf "%.3f\n", $1 / $2}' | median; }
+  HELLO_LINE="hello_rps=$hello_rps malformed_vs_hello=$(ratio malformed) healthz_vs_hello=$(ratio healthz)"
+fi
 scenario page "$PAGE" "Cookie: $COOKIE"
 scenario detail "$DETAIL" "Cookie: $COOKIE"
 stop_servers
@@ -196,7 +226,7 @@ echo "keydesk workers=$WORKERS pool=$POOL flush_ms=5000 conns=$CONNS dur_s=$DUR 
   "valid_rps=$valid_rps valid_p99_ms=$valid_p99 valid_non2xx=$valid_non2xx" \
   "unknown_rps=$unknown_rps unknown_p99_ms=$unknown_p99" \
   "malformed_rps=$malformed_rps malformed_p99_ms=$malformed_p99" \
-  "healthz_rps=$healthz_rps healthz_p99_ms=$healthz_p99" \
+  "healthz_rps=$healthz_rps healthz_p99_ms=$healthz_p99 $HELLO_LINE" \
   "recordingoff_rps=$recordingoff_rps recordingoff_p99_ms=$recordingoff_p99" \
   "page_rps=$page_rps page_p99_ms=$page_p99 page_non2xx=$page_non2xx" \
   "detail_rps=$detail_rps detail_p99_ms=$detail_p99 detail_non2xx=$detail_non2xx"
