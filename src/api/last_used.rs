@@ -40,6 +40,8 @@ const BATCH: usize = 1_000;
 #[derive(Clone)]
 pub struct LastUsedRecorder {
     pending: Arc<Mutex<HashMap<Uuid, LastUse>>>,
+    /// Held for a whole flush, so a flush waits for one already under way.
+    flushing: Arc<tokio::sync::Mutex<()>>,
     wake: Arc<Notify>,
     pool: DbPool,
     enabled: bool,
@@ -50,6 +52,7 @@ impl LastUsedRecorder {
     pub fn start(pool: DbPool, every: Duration, enabled: bool) -> Self {
         let rec = Self {
             pending: Arc::new(Mutex::new(HashMap::new())),
+            flushing: Arc::new(tokio::sync::Mutex::new(())),
             wake: Arc::new(Notify::new()),
             pool,
             enabled,
@@ -92,8 +95,11 @@ impl LastUsedRecorder {
         );
     }
 
-    /// Writes everything buffered. On a database error the times go back into the buffer.
+    /// Writes everything buffered. On a database error the times go back into the buffer. A
+    /// flush already under way (the timer's) is waited for first, so when this returns every
+    /// time recorded before the call has been written or put back.
     pub async fn flush_now(&self) {
+        let _flushing = self.flushing.lock().await;
         let batch: Vec<(Uuid, LastUse)> = match self.pending.lock() {
             Ok(mut map) => map.drain().collect(),
             Err(_) => return,

@@ -42,6 +42,8 @@ impl Pending {
 
 struct Inner {
     pending: Mutex<Pending>,
+    /// Held for a whole flush, so a flush waits for one already under way.
+    flushing: tokio::sync::Mutex<()>,
     wake: Notify,
     pool: DbPool,
     enabled: bool,
@@ -65,6 +67,7 @@ impl UsageRecorder {
     ) -> Self {
         let rec = Self(Arc::new(Inner {
             pending: Mutex::new(Pending::default()),
+            flushing: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             pool,
             enabled,
@@ -125,8 +128,11 @@ impl UsageRecorder {
     }
 
     /// Adds everything buffered to the database. On a database error the counts go back into
-    /// the buffer (merged with what arrived meanwhile) for the next flush.
+    /// the buffer (merged with what arrived meanwhile) for the next flush. A flush already under
+    /// way (the timer's) is waited for first, so when this returns every count recorded before
+    /// the call has been written or put back: the shutdown flush and the tests rely on that.
     pub async fn flush_now(&self) {
+        let _flushing = self.0.flushing.lock().await;
         let batch = match self.0.pending.lock() {
             Ok(mut p) => std::mem::take(&mut *p),
             Err(_) => return,

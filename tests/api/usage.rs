@@ -247,3 +247,56 @@ async fn usage_older_than_ninety_days_is_pruned_and_a_deleted_key_takes_its_usag
         .unwrap();
     assert_eq!(rows, 0);
 }
+
+#[tokio::test]
+async fn flush_now_waits_for_a_flush_already_under_way() {
+    let app = spawn_app().await;
+    app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("race").await;
+    let id = app.key_id_of(&secret).await;
+    let bearer = format!("Bearer {secret}");
+    assert_eq!(app.me(Some(&bearer)).await.status(), 200);
+    assert!(app.usage.pending() > 0);
+
+    // Another session holds the usage table, so the first flush stalls in the middle of its
+    // write, its counts already taken out of the buffer.
+    let mut blocker = app.conn().await;
+    diesel::sql_query("BEGIN")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    diesel::sql_query("LOCK TABLE key_usage_hourly IN EXCLUSIVE MODE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let usage = app.usage.clone();
+    let first = tokio::spawn(async move { usage.flush_now().await });
+    while app.usage.pending() > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let usage = app.usage.clone();
+    let second = tokio::spawn(async move { usage.flush_now().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "flush_now returned while the counts were still being written"
+    );
+    diesel::sql_query("COMMIT")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    second.await.unwrap();
+    let mut c = app.conn().await;
+    let written: Vec<i64> = key_usage_hourly::table
+        .filter(key_usage_hourly::key_id.eq(id))
+        .select(key_usage_hourly::requests)
+        .load(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(
+        written,
+        vec![1],
+        "the count is in the database when flush_now returns"
+    );
+    first.await.unwrap();
+}
