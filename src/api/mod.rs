@@ -33,6 +33,7 @@ use crate::db::api_keys::{self, KeyAuth};
 use crate::domain::usage::Outcome;
 use crate::domain::{AuthFailure, PlainKey, Scope};
 use crate::error::AppError;
+use crate::metrics::Verified;
 use crate::state::AppState;
 use crate::templates::Rendered;
 
@@ -95,9 +96,9 @@ pub async fn verify(
     let result = verify_uncounted(state, key, caller).await;
     state.metrics.verification_took(started.elapsed());
     state.metrics.verification(match &result {
-        Ok(_) => "ok",
-        Err(VerifyError::Refused(f)) => f.as_str(),
-        Err(VerifyError::Unavailable(_)) => "unavailable",
+        Ok(_) => Verified::Ok,
+        Err(VerifyError::Refused(f)) => Verified::Refused(*f),
+        Err(VerifyError::Unavailable(_)) => Verified::Unavailable,
     });
     result
 }
@@ -202,7 +203,7 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     let key = match bearer_key(&req) {
         Ok(k) => k,
         Err(f) => {
-            state.metrics.verification(f.as_str());
+            state.metrics.verification(Verified::Refused(f));
             return Ok(unauthorized(f));
         }
     };
@@ -306,7 +307,9 @@ pub async fn introspect(
     };
     let inactive = || HttpResponse::Ok().json(serde_json::json!({ "active": false }));
     let Ok(key) = PlainKey::parse(token.trim()) else {
-        state.metrics.verification(AuthFailure::Malformed.as_str());
+        state
+            .metrics
+            .verification(Verified::Refused(AuthFailure::Malformed));
         return Ok(inactive());
     };
     match verify(&state, &key, caller).await {

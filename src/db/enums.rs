@@ -6,7 +6,7 @@ use diesel::pg::{Pg, PgValue};
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
-use crate::domain::notice::NoticeKind;
+use crate::domain::notice::{Channel, NoticeKind};
 use crate::domain::usage::Outcome;
 use crate::domain::{AuditAction, AuthFailure, RevokeReason, Role, Scope, WalletKind};
 
@@ -32,6 +32,7 @@ macro_rules! text_enum {
 text_enum!(
     AuditAction,
     AuthFailure,
+    Channel,
     NoticeKind,
     Outcome,
     RevokeReason,

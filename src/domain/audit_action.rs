@@ -1,6 +1,7 @@
 //! What an audit event records. One variant per kind of event, one stable code each (the
 //! `audit_events.action` column), and the sentence a person reads for it.
 
+use super::exposure::RevokeReason;
 use super::wallet::short_address;
 
 text_enum! {
@@ -64,9 +65,11 @@ impl AuditAction {
             AuditAction::KeyCreated => format!("Created key “{name}”"),
             AuditAction::KeyRenamed => format!("Renamed key to “{name}”"),
             AuditAction::KeyExpirationChanged => format!("Changed the expiration of “{name}”"),
-            AuditAction::KeyRevoked => match text("reason") {
-                Some("exposed") => format!("Key “{name}” was found exposed and revoked"),
-                Some("reported") => {
+            AuditAction::KeyRevoked => match text("reason").and_then(RevokeReason::parse) {
+                Some(RevokeReason::Exposed) => {
+                    format!("Key “{name}” was found exposed and revoked")
+                }
+                Some(RevokeReason::Reported) => {
                     format!("Key “{name}” was reported as leaked by someone holding it and revoked")
                 }
                 _ => format!("Revoked key “{name}”"),

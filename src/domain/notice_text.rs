@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
+use super::exposure::RevokeReason;
 use super::key_name::visible;
 use super::notice::NoticeKind;
 use super::time::{local_datetime, relative};
@@ -126,14 +127,18 @@ pub fn describe(kind: NoticeKind, payload: &Value, tz: Tz, now: DateTime<Utc>) -
                 items: vec![item(text, "View usage", format!("/settings/api-keys/{key_id}"))],
             }
         }
-        NoticeKind::KeyExposedRevoked if s(payload, "reason") == "reported" => NoticeText {
+        NoticeKind::KeyExposedRevoked
+            if RevokeReason::parse(&s(payload, "reason")) == Some(RevokeReason::Reported) =>
+        {
+            NoticeText {
             summary: format!("“{name}” was reported as leaked and revoked"),
             items: vec![item(
                 format!("Someone holding the secret of “{name}” ({}) asked for it to be revoked, and it was. Create or roll a replacement for the apps that used it.", s(payload, "prefix")),
                 "What to do",
                 format!("/settings/api-keys/{key_id}"),
             )],
-        },
+        }
+        }
         NoticeKind::KeyExposedRevoked => {
             let found = s(payload, "url");
             let text = if found.is_empty() {

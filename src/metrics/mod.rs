@@ -19,8 +19,33 @@ use prometheus::{
 use crate::api::last_used::LastUsedRecorder;
 use crate::api::usage::UsageRecorder;
 use crate::db::DbPool;
+use crate::domain::AuthFailure;
+use crate::domain::notice::Channel;
 
-/// Outcomes of a key verification, in exposition order.
+/// How a key verification ended, for its counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    /// The key was accepted.
+    Ok,
+    /// The key was refused.
+    Refused(AuthFailure),
+    /// The database could not be asked.
+    Unavailable,
+}
+
+impl Verified {
+    /// Its place in `OUTCOMES`: `ok`, then the refusals in `AuthFailure::ALL`'s order, then
+    /// `unavailable` (a unit test pins the two lists together).
+    fn index(self) -> usize {
+        match self {
+            Verified::Ok => 0,
+            Verified::Refused(f) => 1 + f as usize,
+            Verified::Unavailable => OUTCOMES.len() - 1,
+        }
+    }
+}
+
+/// Outcomes of a key verification, in exposition order (the labels of `Verified`).
 pub const OUTCOMES: [&str; 8] = [
     "ok",
     "missing",
@@ -208,11 +233,9 @@ impl Metrics {
         })
     }
 
-    /// Counts a key verification outcome (one of `OUTCOMES`).
-    pub fn verification(&self, outcome: &str) {
-        if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
-            self.verifications[i].inc();
-        }
+    /// Counts a key verification outcome.
+    pub fn verification(&self, outcome: Verified) {
+        self.verifications[outcome.index()].inc();
     }
 
     /// Observes how long a verification took.
@@ -225,21 +248,24 @@ impl Metrics {
         self.usage_dropped.inc_by(n);
     }
 
-    /// Counts a notice delivery attempt; labels outside the fixed sets are dropped.
-    pub fn notice_delivery(&self, channel: &str, result: &str) {
-        if matches!(channel, "email" | "webhook")
+    /// Counts a notice delivery attempt by channel and result (`delivered`, `retry`, `failed`,
+    /// `skipped`); in-app notices and other results are not counted.
+    pub fn notice_delivery(&self, channel: Channel, result: &'static str) {
+        if channel != Channel::InApp
             && matches!(result, "delivered" | "retry" | "failed" | "skipped")
         {
             self.notice_deliveries
-                .with_label_values(&[channel, result])
+                .with_label_values(&[channel.as_str(), result])
                 .inc();
         }
     }
 
     /// Sets the pending deliveries of a channel.
-    pub fn notice_queue(&self, channel: &str, n: i64) {
-        if matches!(channel, "email" | "webhook") {
-            self.notice_queue.with_label_values(&[channel]).set(n);
+    pub fn notice_queue(&self, channel: Channel, n: i64) {
+        if channel != Channel::InApp {
+            self.notice_queue
+                .with_label_values(&[channel.as_str()])
+                .set(n);
         }
     }
 

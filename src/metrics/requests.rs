@@ -171,4 +171,16 @@ mod tests {
         let seconds = a.request_seconds.with_label_values(&["/healthz"]);
         assert_eq!(seconds.get_sample_count(), 4);
     }
+
+    #[test]
+    fn verification_outcomes_line_up_with_their_labels() {
+        use crate::domain::AuthFailure;
+        use crate::metrics::{OUTCOMES, Verified};
+        assert_eq!(OUTCOMES[Verified::Ok.index()], "ok");
+        assert_eq!(OUTCOMES[Verified::Unavailable.index()], "unavailable");
+        for f in AuthFailure::ALL {
+            assert_eq!(OUTCOMES[Verified::Refused(f).index()], f.as_str());
+        }
+        assert_eq!(OUTCOMES.len(), AuthFailure::ALL.len() + 2);
+    }
 }

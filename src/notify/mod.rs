@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::db::notices::{alerts, outbox};
+use crate::domain::notice::Channel;
 use crate::metrics::Metrics;
 
 /// How often the detectors run (at most; never more often than the worker polls).
@@ -94,10 +95,10 @@ async fn detect(ctx: &worker::Ctx) {
     }
     match outbox::queue_depth(&mut conn).await {
         Ok(depth) => {
-            for channel in ["email", "webhook"] {
+            for channel in [Channel::Email, Channel::Webhook] {
                 let n = depth
                     .iter()
-                    .find(|(c, _)| c == channel)
+                    .find(|(c, _)| *c == channel)
                     .map_or(0, |(_, n)| *n);
                 ctx.metrics.notice_queue(channel, n);
             }

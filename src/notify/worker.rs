@@ -12,7 +12,7 @@ use crate::config::NotifySettings;
 use crate::db::DbPool;
 use crate::db::notices::outbox::{self, Attempt, Claimed};
 use crate::db::notices::prefs;
-use crate::domain::notice::backoff;
+use crate::domain::notice::{Channel, backoff};
 use crate::metrics::Metrics;
 
 /// Deliveries claimed per pass.
@@ -77,13 +77,13 @@ async fn deliver(ctx: &Ctx, c: Claimed) {
         Attempt::Failed(_) => "failed",
         Attempt::Skipped(_) => "skipped",
     };
-    ctx.metrics.notice_delivery(&c.channel, result);
+    ctx.metrics.notice_delivery(c.channel, result);
     match &attempt {
         Attempt::Delivered => {
-            tracing::info!(notice = %c.notice_id, channel = %c.channel, attempt = c.attempts, "notice delivered")
+            tracing::info!(notice = %c.notice_id, channel = c.channel.as_str(), attempt = c.attempts, "notice delivered")
         }
         Attempt::Retry(_, e) | Attempt::Failed(e) | Attempt::Skipped(e) => {
-            tracing::warn!(notice = %c.notice_id, channel = %c.channel, attempt = c.attempts, outcome = result, error = %e, "notice not delivered")
+            tracing::warn!(notice = %c.notice_id, channel = c.channel.as_str(), attempt = c.attempts, outcome = result, error = %e, "notice not delivered")
         }
     }
     // If this write fails the lease runs out and the row is tried again: at least once.
@@ -109,8 +109,8 @@ async fn attempt(ctx: &Ctx, c: &Claimed) -> Attempt {
             Attempt::Failed(e)
         }
     };
-    match c.channel.as_str() {
-        "email" => {
+    match c.channel {
+        Channel::Email => {
             if !ctx.mailer.enabled() {
                 return Attempt::Skipped("e-mail is not configured (APP_SMTP_URL)".into());
             }
@@ -120,7 +120,7 @@ async fn attempt(ctx: &Ctx, c: &Claimed) -> Attempt {
                 Err(MailError::Permanent(e)) => failed(false, e),
             }
         }
-        "webhook" => {
+        Channel::Webhook => {
             let hook = match ctx.pool.get().await {
                 Ok(mut conn) => prefs::find_webhook_for_account(&mut conn, c.account_id).await,
                 Err(e) => return failed(true, format!("database: {e}")),
@@ -136,6 +136,6 @@ async fn attempt(ctx: &Ctx, c: &Claimed) -> Attempt {
                 Err(HookError::Permanent(e)) => failed(false, e),
             }
         }
-        other => Attempt::Failed(format!("unknown channel {other:?}")),
+        Channel::InApp => Attempt::Failed("in-app notices are not delivered".into()),
     }
 }

@@ -12,7 +12,7 @@ use diesel::sql_types::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::domain::notice::NoticeKind;
+use crate::domain::notice::{Channel, NoticeKind};
 
 /// A claimed delivery with what sending it needs.
 #[derive(Debug, Clone, diesel::QueryableByName)]
@@ -23,9 +23,9 @@ pub struct Claimed {
     /// The notice (its id is the stable id receivers dedupe on).
     #[diesel(sql_type = SqlUuid)]
     pub notice_id: Uuid,
-    /// `email` or `webhook`.
+    /// E-mail or webhook (in-app notices have no delivery rows).
     #[diesel(sql_type = Text)]
-    pub channel: String,
+    pub channel: Channel,
     /// Attempts including this one.
     #[diesel(sql_type = Int4)]
     pub attempts: i32,
@@ -180,13 +180,13 @@ pub async fn list(
 #[derive(diesel::QueryableByName)]
 struct Depth {
     #[diesel(sql_type = Text)]
-    channel: String,
+    channel: Channel,
     #[diesel(sql_type = BigInt)]
     n: i64,
 }
 
 /// Pending deliveries per channel `(channel, count)`.
-pub async fn queue_depth(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<(String, i64)>> {
+pub async fn queue_depth(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<(Channel, i64)>> {
     let rows: Vec<Depth> = diesel::sql_query(
         "/* keydesk background */ SELECT channel, count(*) AS n FROM notice_deliveries WHERE status = 'pending' GROUP BY channel",
     )
