@@ -147,8 +147,9 @@ async fn verify_uncounted(
 
 /// The `WWW-Authenticate` challenge (RFC 6750 §3) and JSON body of each refusal, in
 /// `AuthFailure::ALL`'s order. They are fixed text, so they are built once and every malformed
-/// or unknown key is answered without formatting or allocating anything.
-static REFUSALS: LazyLock<[(&str, &str); AuthFailure::ALL.len()]> = LazyLock::new(|| {
+/// or unknown key is answered without formatting or allocating anything (the static lends
+/// `&'static str`s to `HeaderValue::from_static` and the body).
+static REFUSALS: LazyLock<[(String, String); AuthFailure::ALL.len()]> = LazyLock::new(|| {
     AuthFailure::ALL.map(|f| {
         let challenge = if f == AuthFailure::Missing {
             "Bearer realm=\"keydesk\"".to_owned()
@@ -163,21 +164,19 @@ static REFUSALS: LazyLock<[(&str, &str); AuthFailure::ALL.len()]> = LazyLock::ne
             r#"{{"error":"invalid_token","error_code":"{}"}}"#,
             f.as_str()
         );
-        // Six pairs for the life of the process.
-        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-        (leak(challenge), leak(body))
+        (challenge, body)
     })
 });
 
 fn unauthorized(f: AuthFailure) -> HttpResponse {
-    let (challenge, body) = REFUSALS[f as usize];
+    let (challenge, body) = &REFUSALS[f as usize];
     let mut res = HttpResponse::build(StatusCode::UNAUTHORIZED)
         .insert_header((
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(challenge),
+            HeaderValue::from_static(challenge.as_str()),
         ))
         .content_type(header::ContentType::json())
-        .body(body);
+        .body(body.as_str());
     res.extensions_mut().insert(Rendered);
     res
 }
@@ -353,7 +352,7 @@ mod tests {
                 parsed,
                 serde_json::json!({ "error": "invalid_token", "error_code": f.as_str() })
             );
-            let challenge = REFUSALS[f as usize].0;
+            let challenge = &REFUSALS[f as usize].0;
             assert!(challenge.starts_with("Bearer realm=\"keydesk\""));
             assert_eq!(
                 challenge.contains(f.description()),

@@ -8,6 +8,7 @@
 //! status one of the codes keydesk answers with (or `other`). A client sending junk methods or
 //! paths cannot grow the registry.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
@@ -68,6 +69,8 @@ pub use requests::{method_label, status_label};
 
 /// The registry and its metrics (one per application, so tests can run many side by side).
 pub struct Metrics {
+    /// Tells this registry apart from others in the process (see `requests::Resolved`).
+    id: u64,
     registry: Registry,
     requests: IntCounterVec,
     request_seconds: HistogramVec,
@@ -215,7 +218,9 @@ impl Metrics {
                 &["channel"],
             ),
         )?;
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Ok(Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             registry: r,
             notice_deliveries,
             notice_queue,

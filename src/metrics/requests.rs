@@ -13,8 +13,9 @@ use super::Metrics;
 /// the application's patterns, methods and statuses the fixed label sets below.
 #[derive(Default)]
 struct Resolved {
-    /// The `Metrics` they belong to (a test process runs several applications).
-    owner: usize,
+    /// The id of the `Metrics` they belong to (a test process runs several applications; an
+    /// id, unlike an address, is never reused by a later registry).
+    owner: u64,
     routes: HashMap<String, PerRoute>,
 }
 
@@ -84,10 +85,9 @@ impl Metrics {
         let route = route.unwrap_or("unmatched");
         let (method, status) = (method_label(method), status_label(status));
         RESOLVED.with_borrow_mut(|r| {
-            let owner = self as *const Metrics as usize;
-            if r.owner != owner {
+            if r.owner != self.id {
                 *r = Resolved {
-                    owner,
+                    owner: self.id,
                     ..Resolved::default()
                 };
             }

@@ -168,12 +168,7 @@ struct Fields<'a> {
 /// path="…" status=… ms=…` or the flattened JSON object with the same fields.
 fn format_line(buf: &mut Vec<u8>, json: bool, f: Fields<'_>) {
     let mut num = itoa::Buffer::new();
-    let mut frac = [b'0'; 6];
-    let mut m = f.micros;
-    for d in frac.iter_mut().rev() {
-        *d = b'0' + (m % 10) as u8;
-        m /= 10;
-    }
+    let frac = padded::<6>(u64::from(f.micros));
     let took = f.took.as_micros().min(u64::MAX as u128) as u64;
     if json {
         buf.extend_from_slice(b"{\"timestamp\":\"");
@@ -245,15 +240,19 @@ fn json_string(buf: &mut Vec<u8>, s: &str) {
 
 /// Microseconds as milliseconds with three decimals (`1.234`).
 fn millis(buf: &mut Vec<u8>, micros: u64) {
-    let mut num = itoa::Buffer::new();
-    buf.extend_from_slice(num.format(micros / 1000).as_bytes());
-    let frac = micros % 1000;
-    buf.extend_from_slice(&[
-        b'.',
-        b'0' + (frac / 100) as u8,
-        b'0' + (frac / 10 % 10) as u8,
-        b'0' + (frac % 10) as u8,
-    ]);
+    buf.extend_from_slice(itoa::Buffer::new().format(micros / 1000).as_bytes());
+    buf.push(b'.');
+    buf.extend_from_slice(&padded::<3>(micros % 1000));
+}
+
+/// The last `N` decimal digits of `n`, zero-padded (`padded::<6>(42)` is `000042`).
+fn padded<const N: usize>(mut n: u64) -> [u8; N] {
+    let mut out = [b'0'; N];
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out
 }
 
 #[cfg(test)]
