@@ -10,6 +10,7 @@
 //! | `APP_NOTIFY_POLL_MS` | `2000` | how often the worker looks for due deliveries |
 //! | `APP_NOTIFY_BACKOFF_MS` | `30000` | first retry delay; doubles per attempt (jittered, at most an hour) |
 //! | `APP_NOTIFY_MAX_ATTEMPTS` | `8` | attempts before a delivery is marked failed (and kept) |
+//! | `APP_NOTIFY_DETECT_MS` | `60000` | how often the detectors (expiry digest, usage alerts) run |
 
 use std::time::Duration;
 
@@ -34,6 +35,8 @@ pub struct NotifySettings {
     pub backoff: Duration,
     /// Attempts before a delivery fails for good.
     pub max_attempts: u32,
+    /// How often the detectors run.
+    pub detect_every: Duration,
 }
 
 impl Default for NotifySettings {
@@ -48,6 +51,7 @@ impl Default for NotifySettings {
             poll: Duration::from_millis(2000),
             backoff: Duration::from_millis(30_000),
             max_attempts: 8,
+            detect_every: Duration::from_secs(60),
         }
     }
 }
@@ -119,6 +123,12 @@ impl NotifySettings {
             poll: Duration::from_millis(num("APP_NOTIFY_POLL_MS", 2000, 10, 600_000)?),
             backoff: Duration::from_millis(num("APP_NOTIFY_BACKOFF_MS", 30_000, 10, 3_600_000)?),
             max_attempts: num("APP_NOTIFY_MAX_ATTEMPTS", 8, 1, 50)? as u32,
+            detect_every: Duration::from_millis(num(
+                "APP_NOTIFY_DETECT_MS",
+                60_000,
+                100,
+                3_600_000,
+            )?),
         })
     }
 }
@@ -151,6 +161,7 @@ mod tests {
             ("APP_WEBHOOK_ALLOW_PRIVATE", "yes"),
             ("APP_NOTIFY_WORKER", "maybe"),
             ("APP_NOTIFY_MAX_ATTEMPTS", "1000"),
+            ("APP_NOTIFY_DETECT_MS", "5"),
         ] {
             let e = load(&[(var, value)]).unwrap_err().to_string();
             assert!(e.contains(var) && !e.contains("secretpw"), "{e}");

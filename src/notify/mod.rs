@@ -1,10 +1,11 @@
 //! Notifications leave keydesk here. `Notifier` runs in every instance (unless
-//! `APP_NOTIFY_WORKER=off`): every `APP_NOTIFY_POLL_MS` it delivers due rows of the outbox
-//! (`worker`), and about once a minute it runs the detectors — the expiry digest (`digest`) and
-//! the usage alert rules — and refreshes the queue-depth gauge. Other events (a new client
+//! `APP_NOTIFY_WORKER=off`) as three tasks: an e-mail lane and a webhook lane that deliver due
+//! rows of the outbox (`worker`: fair across accounts, neither channel waiting for the other),
+//! and the detectors on their own schedule (`APP_NOTIFY_DETECT_MS`): the expiry digest
+//! (`digest`), the usage alert rules, and the queue-depth gauge. Other events (a new client
 //! address, wallet unlinked, API keys disabled, an exposed key revoked) are written by the
-//! transaction that causes them (`db::notices::enqueue`). `stop` ends the loop after the pass in
-//! progress, so no send is cut off half-way.
+//! transaction that causes them (`db::notices::enqueue`). `stop` ends the tasks after the sends
+//! in progress, so no send is cut off half-way.
 
 pub mod admin;
 pub mod digest;
@@ -13,7 +14,7 @@ pub mod webhook;
 pub mod worker;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -24,22 +25,22 @@ use crate::db::notices::{alerts, outbox};
 use crate::domain::notice::Channel;
 use crate::metrics::Metrics;
 
-/// How often the detectors run (at most; never more often than the worker polls).
-pub const DETECT_EVERY: Duration = Duration::from_secs(60);
-
 /// The running worker; `stop` ends it.
 pub struct Notifier {
     stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Notifier {
     /// Starts the worker on the current runtime (or nothing, when `APP_NOTIFY_WORKER=off`).
     pub fn start(pool: DbPool, settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
-        let (stop, mut stopped) = watch::channel(false);
+        let (stop, stopped) = watch::channel(false);
         let mailer = mail::Mailer::new(&settings.notify, settings.public_url.origin())?;
         if !settings.notify.worker {
-            return Ok(Self { stop, task: None });
+            return Ok(Self {
+                stop,
+                tasks: Vec::new(),
+            });
         }
         let ctx = Arc::new(worker::Ctx {
             pool,
@@ -47,38 +48,32 @@ impl Notifier {
             settings: settings.notify.clone(),
             metrics,
         });
-        let task = tokio::spawn(async move {
-            let mut last_detect: Option<Instant> = None;
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(ctx.settings.poll) => {},
-                    _ = stopped.changed() => break,
-                }
-                while worker::run_batch(&ctx).await as i64 >= worker::BATCH {
-                    if *stopped.borrow() {
-                        break;
-                    }
-                }
-                if last_detect.is_none_or(|t| t.elapsed() >= DETECT_EVERY) {
-                    last_detect = Some(Instant::now());
-                    detect(&ctx).await;
-                }
-                if *stopped.borrow() {
-                    break;
-                }
-            }
-        });
-        Ok(Self {
-            stop,
-            task: Some(task),
-        })
+        let mut tasks: Vec<JoinHandle<()>> = [Channel::Email, Channel::Webhook]
+            .into_iter()
+            .map(|c| tokio::spawn(worker::lane(ctx.clone(), c, stopped.clone())))
+            .collect();
+        tasks.push(tokio::spawn(detectors(ctx, stopped)));
+        Ok(Self { stop, tasks })
     }
 
-    /// Stops after the pass in progress (waiting at most 30 s for it).
+    /// Stops after the sends in progress (waiting at most 30 s for them).
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+        let all = futures_util::future::join_all(self.tasks.drain(..));
+        let _ = tokio::time::timeout(Duration::from_secs(30), all).await;
+    }
+}
+
+/// Runs the detectors every `APP_NOTIFY_DETECT_MS` (the first time at once) until stopped.
+async fn detectors(ctx: Arc<worker::Ctx>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        detect(&ctx).await;
+        tokio::select! {
+            _ = tokio::time::sleep(ctx.settings.detect_every) => {},
+            _ = stopped.changed() => return,
+        }
+        if *stopped.borrow() {
+            return;
         }
     }
 }

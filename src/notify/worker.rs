@@ -1,10 +1,18 @@
-//! One pass of the delivery worker: claim a batch of due deliveries, send them side by side,
-//! record each outcome. A failure is retried after `backoff` (exponential, jittered) until
+//! The delivery worker: one lane per channel (e-mail, webhooks), so a slow SMTP server and a
+//! hanging webhook receiver never hold each other up. A lane keeps up to `CONCURRENT` sends in
+//! flight and claims more as each ends, fairly (`outbox::claim`: one row per account, none of
+//! an account it is already sending to), so one account's flood or dead receiver costs at most
+//! one slot, for at most one send's timeout, while every other account's notices go out
+//! beside it. A failure is retried after `backoff` (exponential, jittered) until
 //! `APP_NOTIFY_MAX_ATTEMPTS` attempts were made; then the row is marked failed and kept.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rand::Rng;
+use tokio::sync::watch;
+use tokio::task::{Id, JoinSet};
+use uuid::Uuid;
 
 use super::mail::{MailError, Mailer};
 use super::webhook::{self, HookError};
@@ -15,11 +23,8 @@ use crate::db::notices::prefs;
 use crate::domain::notice::{Channel, backoff};
 use crate::metrics::Metrics;
 
-/// Deliveries claimed per pass.
-pub const BATCH: i64 = 20;
-
-/// Deliveries sent at once: each takes a pooled connection briefly (never while it sends), so a
-/// busy outbox cannot starve the pages of connections.
+/// Sends in flight per lane (and instance): each takes a pooled connection briefly (never while
+/// it sends), so a busy outbox cannot starve the pages of connections.
 pub const CONCURRENT: usize = 4;
 
 /// A claim lasts this long: a sender that died mid-way gives its rows back after it. Longer
@@ -38,35 +43,55 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
 }
 
-/// Claims and delivers one batch; returns how many were claimed.
-pub async fn run_batch(ctx: &Arc<Ctx>) -> usize {
-    let claimed = match ctx.pool.get().await {
-        Ok(mut conn) => {
-            match outbox::claim(&mut conn, &["email", "webhook"], BATCH, LEASE_SECS).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "notice worker: claiming failed; will retry");
-                    return 0;
-                }
+/// Delivers `channel`'s due rows until `stopped` turns true, then waits for the sends in flight.
+pub async fn lane(ctx: Arc<Ctx>, channel: Channel, mut stopped: watch::Receiver<bool>) {
+    let mut sending: JoinSet<()> = JoinSet::new();
+    // the account of each send in flight (at most CONCURRENT entries)
+    let mut busy: HashMap<Id, Uuid> = HashMap::new();
+    let mut closed = false; // the Notifier is gone without a stop: stop as well
+    loop {
+        let stopping = closed || *stopped.borrow();
+        if !stopping && sending.len() < CONCURRENT {
+            let accounts: Vec<Uuid> = busy.values().copied().collect();
+            let free = (CONCURRENT - sending.len()) as i64;
+            for c in claim(&ctx, channel, &accounts, free).await {
+                let account = c.account_id;
+                let ctx = ctx.clone();
+                let handle = sending.spawn(async move { deliver(&ctx, c).await });
+                busy.insert(handle.id(), account);
             }
         }
+        if stopping && sending.is_empty() {
+            return;
+        }
+        tokio::select! {
+            Some(done) = sending.join_next_with_id(), if !sending.is_empty() => {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(e) => e.id(),
+                };
+                busy.remove(&id);
+            }
+            _ = tokio::time::sleep(ctx.settings.poll), if !stopping => {}
+            changed = stopped.changed(), if !stopping => closed = changed.is_err(),
+        }
+    }
+}
+
+async fn claim(ctx: &Ctx, channel: Channel, busy: &[Uuid], free: i64) -> Vec<Claimed> {
+    match ctx.pool.get().await {
+        Ok(mut conn) => match outbox::claim(&mut conn, channel, busy, free, LEASE_SECS).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "notice worker: claiming failed; will retry");
+                Vec::new()
+            }
+        },
         Err(e) => {
             tracing::warn!(error = %e, "notice worker: database unavailable; will retry");
-            return 0;
+            Vec::new()
         }
-    };
-    let n = claimed.len();
-    let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
-    let mut set = tokio::task::JoinSet::new();
-    for c in claimed {
-        let (ctx, permits) = (ctx.clone(), permits.clone());
-        set.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            deliver(&ctx, c).await
-        });
     }
-    while set.join_next().await.is_some() {}
-    n
 }
 
 async fn deliver(ctx: &Ctx, c: Claimed) {

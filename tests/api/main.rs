@@ -12,6 +12,7 @@ mod create_key;
 mod e2e;
 mod e2e_roll;
 mod exposed;
+mod fairness;
 mod foundation;
 mod hardening;
 mod helpers;

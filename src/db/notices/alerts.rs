@@ -159,25 +159,44 @@ struct Broken {
     refused: i64,
 }
 
-/// Finds the rules broken in the current or previous hour and writes one alert per rule, key
-/// and hour (already-written ones are skipped by their idempotency key). Returns the alerts
-/// written.
+/// Alerts one account's rules may write in one detector run; the rest come in the next runs.
+pub const ALERTS_PER_ACCOUNT_PER_RUN: i64 = 50;
+
+/// Alerts written in one run in all (each account's first alerts come before any account's
+/// later ones, so this bound never starves an account).
+pub const ALERTS_PER_RUN: i64 = 2_000;
+
+/// Finds the rules broken in the current or previous hour that have no alert yet and writes
+/// one alert per rule, key and hour. Fair across accounts: at most
+/// `ALERTS_PER_ACCOUNT_PER_RUN` per account per run, every account's first alert before any
+/// account's second, so one account with hundreds of keys under "every key" rules cannot hold
+/// back another account's alert. Returns the alerts written.
 pub async fn detect(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     let broken: Vec<Broken> = diesel::sql_query(
-        "/* keydesk background */ SELECT r.id AS rule_id, r.account_id, r.kind, r.threshold, k.id AS key_id, k.name,
-                k.prefix, u.hour, sum(u.requests)::int8 AS total,
-                coalesce(sum(u.requests) FILTER (WHERE u.outcome <> 'ok'), 0)::int8 AS refused
-           FROM usage_alert_rules r
-           JOIN api_keys k ON k.account_id = r.account_id AND (r.key_id IS NULL OR r.key_id = k.id)
-           JOIN key_usage_hourly u ON u.key_id = k.id
-                AND u.hour >= date_trunc('hour', now()) - interval '1 hour'
-          GROUP BY r.id, k.id, u.hour
-         HAVING (r.kind = 'requests_per_hour' AND sum(u.requests) > r.threshold)
-             OR (r.kind = 'refusal_rate' AND sum(u.requests) >= r.min_requests
-                 AND coalesce(sum(u.requests) FILTER (WHERE u.outcome <> 'ok'), 0) * 100
-                     > r.threshold::int8 * sum(u.requests))
-          LIMIT 1000",
+        "/* keydesk background */ SELECT * FROM (
+             SELECT b.*, row_number() OVER (PARTITION BY b.account_id ORDER BY b.hour, b.rule_id, b.key_id) AS nth
+               FROM (SELECT r.id AS rule_id, r.account_id, r.kind, r.threshold, k.id AS key_id,
+                            k.name, k.prefix, u.hour, sum(u.requests)::int8 AS total,
+                            coalesce(sum(u.requests) FILTER (WHERE u.outcome <> 'ok'), 0)::int8 AS refused
+                       FROM usage_alert_rules r
+                       JOIN api_keys k ON k.account_id = r.account_id
+                            AND (r.key_id IS NULL OR r.key_id = k.id)
+                       JOIN key_usage_hourly u ON u.key_id = k.id
+                            AND u.hour >= date_trunc('hour', now()) - interval '1 hour'
+                      GROUP BY r.id, k.id, u.hour
+                     HAVING (r.kind = 'requests_per_hour' AND sum(u.requests) > r.threshold)
+                         OR (r.kind = 'refusal_rate' AND sum(u.requests) >= r.min_requests
+                             AND coalesce(sum(u.requests) FILTER (WHERE u.outcome <> 'ok'), 0) * 100
+                                 > r.threshold::int8 * sum(u.requests))) b
+              WHERE NOT EXISTS (SELECT 1 FROM notices n
+                                 WHERE n.idempotency_key = 'usage_alert:' || b.rule_id || ':'
+                                       || b.key_id || ':' || extract(epoch FROM b.hour)::int8)) f
+          WHERE f.nth <= $1
+          ORDER BY f.nth, f.account_id
+          LIMIT $2",
     )
+    .bind::<BigInt, _>(ALERTS_PER_ACCOUNT_PER_RUN)
+    .bind::<BigInt, _>(ALERTS_PER_RUN)
     .load(conn)
     .await?;
     let mut written = 0;

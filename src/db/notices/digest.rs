@@ -57,28 +57,42 @@ pub async fn current_period(
     Ok(p.period)
 }
 
-/// Keys at a milestone without a reminder, grouped by account, at most `limit`. A rolling key is
-/// left out: its end is the grace period its owner chose, and its successor carries on.
+/// Keys at a milestone without a reminder, at most `per_account` of each account (its
+/// soonest) and `limit` in all, every account's first key before any account's second; an
+/// account that had its digest for interval number `period` already is left out (its keys wait
+/// for the next interval). So one account with thousands of due keys cannot hold back another
+/// account's digest. A rolling key is left out: its end is the grace period its owner chose,
+/// and its successor carries on.
 pub async fn due_keys(
     conn: &mut AsyncPgConnection,
+    period: i64,
+    per_account: i64,
     limit: i64,
 ) -> diesel::QueryResult<Vec<DueKey>> {
     diesel::sql_query(
         "/* keydesk background */ SELECT * FROM (
-             SELECT k.account_id, k.id AS key_id, k.name, k.prefix, k.expires_at,
-                    CASE WHEN k.expires_at <= now() THEN 'expired'
-                         WHEN k.expires_at <= now() + interval '1 day' THEN '1d'
-                         ELSE '7d' END AS milestone
-               FROM api_keys k
-              WHERE k.revoked_at IS NULL AND k.rolled_at IS NULL AND k.expires_at IS NOT NULL
-                AND k.expires_at <= now() + interval '7 days'
-                AND k.expires_at > now() - interval '7 days') due
-          WHERE NOT EXISTS (SELECT 1 FROM expiry_reminders r
-                             WHERE r.key_id = due.key_id AND r.expires_at = due.expires_at
-                               AND r.milestone = due.milestone)
-          ORDER BY account_id, expires_at
-          LIMIT $1",
+             SELECT due.*, row_number() OVER (PARTITION BY due.account_id
+                                              ORDER BY due.expires_at, due.key_id) AS nth
+               FROM (SELECT k.account_id, k.id AS key_id, k.name, k.prefix, k.expires_at,
+                            CASE WHEN k.expires_at <= now() THEN 'expired'
+                                 WHEN k.expires_at <= now() + interval '1 day' THEN '1d'
+                                 ELSE '7d' END AS milestone
+                       FROM api_keys k
+                      WHERE k.revoked_at IS NULL AND k.rolled_at IS NULL AND k.expires_at IS NOT NULL
+                        AND k.expires_at <= now() + interval '7 days'
+                        AND k.expires_at > now() - interval '7 days') due
+              WHERE NOT EXISTS (SELECT 1 FROM expiry_reminders r
+                                 WHERE r.key_id = due.key_id AND r.expires_at = due.expires_at
+                                   AND r.milestone = due.milestone)
+                AND NOT EXISTS (SELECT 1 FROM notices n
+                                 WHERE n.idempotency_key = 'expiry_digest:' || due.account_id
+                                                           || ':' || $1::int8)) f
+          WHERE f.nth <= $2
+          ORDER BY f.nth, f.account_id
+          LIMIT $3",
     )
+    .bind::<BigInt, _>(period)
+    .bind::<BigInt, _>(per_account)
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await

@@ -17,7 +17,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{notice_deliveries, notices};
-use crate::domain::notice::{Channel, NoticeKind};
+use crate::domain::notice::{Channel, EventType, NoticeKind};
+
+/// Why a delivery was not queued: the account had `outbox::MAX_PENDING_PER_ACCOUNT` waiting.
+pub const QUEUE_FULL: &str = "not queued: this account has too many deliveries waiting";
 
 /// A notice to write. Build it with one of the constructors, which fix the idempotency key.
 #[derive(Debug, Clone)]
@@ -130,21 +133,61 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, notice: NewNotice) -> QueryRe
             return Ok(None);
         };
         if !outside.is_empty() {
-            let rows: Vec<_> = outside
-                .iter()
-                .map(|c| {
-                    (
-                        notice_deliveries::notice_id.eq(id),
-                        notice_deliveries::channel.eq(c.as_str()),
-                    )
-                })
-                .collect();
+            // Security notices always queue; anything else beyond an account's share of the
+            // queue is kept as skipped (the operator listing shows why).
+            let security = notice.kind.event_type() == Some(EventType::Security);
+            let mut rows = Vec::with_capacity(outside.len());
+            for c in outside {
+                let full = !security
+                    && outbox::pending_for_account(conn, notice.account_id, c).await?
+                        >= outbox::MAX_PENDING_PER_ACCOUNT;
+                rows.push((
+                    notice_deliveries::notice_id.eq(id),
+                    notice_deliveries::channel.eq(c.as_str()),
+                    notice_deliveries::status.eq(if full { "skipped" } else { "pending" }),
+                    notice_deliveries::last_error.eq(full.then_some(QUEUE_FULL)),
+                ));
+            }
             diesel::insert_into(notice_deliveries::table)
                 .values(rows)
                 .execute(conn)
                 .await?;
         }
         Ok(Some(id))
+    })
+    .await
+}
+
+/// Test events an account may queue per minute (database clock).
+pub const TEST_EVENTS_PER_MINUTE: i64 = 5;
+
+/// Queues a webhook test event unless the account queued `TEST_EVENTS_PER_MINUTE` in the last
+/// minute; false when refused. Counted under a per-account lock, so presses racing on several
+/// instances cannot pass the bound.
+pub async fn enqueue_webhook_test(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+) -> QueryResult<bool> {
+    use diesel::sql_types::Uuid as SqlUuid;
+    conn.transaction(async move |conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('webhook_test:' || $1::text))")
+            .bind::<SqlUuid, _>(account)
+            .execute(conn)
+            .await?;
+        let recent: i64 = notices::table
+            .filter(notices::account_id.eq(account))
+            .filter(notices::kind.eq(NoticeKind::WebhookTest))
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "created_at > now() - interval '1 minute'",
+            ))
+            .count()
+            .get_result(conn)
+            .await?;
+        if recent >= TEST_EVENTS_PER_MINUTE {
+            return Ok(false);
+        }
+        enqueue(conn, NewNotice::webhook_test(account)).await?;
+        Ok(true)
     })
     .await
 }

@@ -49,32 +49,71 @@ pub struct Claimed {
     pub time_zone: String,
 }
 
-/// Claims up to `batch` due deliveries on `channels` for `lease_secs`.
+/// Claims up to `batch` due deliveries on `channel` for `lease_secs`, fairly: at most one per
+/// account (each account's oldest due row, the accounts taken in the order their rows came
+/// due), and none of the accounts in `busy` (those this worker is already sending to). So an
+/// account with a thousand pending rows gets one send at a time while every other account's
+/// rows go out beside it.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
-    channels: &[&str],
+    channel: Channel,
+    busy: &[Uuid],
     batch: i64,
     lease_secs: f64,
 ) -> diesel::QueryResult<Vec<Claimed>> {
     diesel::sql_query(
-        "/* keydesk background */ WITH due AS (
-             SELECT id FROM notice_deliveries
-              WHERE status = 'pending' AND next_attempt_at <= now() AND channel = ANY($1)
-              ORDER BY next_attempt_at
-              LIMIT $2 FOR UPDATE SKIP LOCKED)
+        "/* keydesk background */ WITH heads AS (
+             SELECT DISTINCT ON (n.account_id) d.id, d.next_attempt_at
+               FROM notice_deliveries d JOIN notices n ON n.id = d.notice_id
+              WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND d.channel = $1
+                AND n.account_id <> ALL($2)
+              ORDER BY n.account_id, d.next_attempt_at, d.id),
+         due AS (
+             SELECT d.id FROM notice_deliveries d JOIN heads h ON h.id = d.id
+              WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+              ORDER BY h.next_attempt_at
+              LIMIT $3 FOR UPDATE OF d SKIP LOCKED)
          UPDATE notice_deliveries d
             SET attempts = d.attempts + 1,
-                next_attempt_at = now() + make_interval(secs => $3)
+                next_attempt_at = now() + make_interval(secs => $4)
            FROM due, notices n, users u
           WHERE d.id = due.id AND n.id = d.notice_id AND u.id = n.account_id
       RETURNING d.id, d.notice_id, d.channel, d.attempts, n.account_id, n.kind, n.payload,
                 n.created_at, u.email, u.time_zone",
     )
-    .bind::<Array<Text>, _>(channels)
+    .bind::<Text, _>(channel)
+    .bind::<Array<SqlUuid>, _>(busy)
     .bind::<BigInt, _>(batch)
     .bind::<Double, _>(lease_secs)
     .load(conn)
     .await
+}
+
+/// Pending deliveries on `channel` one account may have; what it enqueues beyond them (other
+/// than security notices) is recorded as skipped, so one account cannot grow the queue that
+/// every account shares.
+pub const MAX_PENDING_PER_ACCOUNT: i64 = 50;
+
+/// The account's pending deliveries on `channel`.
+pub async fn pending_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    channel: Channel,
+) -> diesel::QueryResult<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let c: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM notice_deliveries d JOIN notices n ON n.id = d.notice_id
+          WHERE n.account_id = $1 AND d.channel = $2 AND d.status = 'pending'",
+    )
+    .bind::<SqlUuid, _>(account)
+    .bind::<Text, _>(channel)
+    .get_result(conn)
+    .await?;
+    Ok(c.n)
 }
 
 /// How an attempt ended.

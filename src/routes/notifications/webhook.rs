@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 
 use super::{PageState, render_page};
 use crate::auth::CurrentUser;
-use crate::db::notices::{self, NewNotice, prefs};
+use crate::db::notices::{self, prefs};
 use crate::domain::webhook::{MAX_URL, WebhookSecret, WebhookUrl};
 use crate::error::AppError;
 use crate::notify::webhook::{HookError, destination};
@@ -82,7 +82,22 @@ pub async fn test(
         session.set_flash("Set up a webhook URL first.")?;
         return Ok(see_other("/settings/notifications"));
     }
-    notices::enqueue(&mut conn, NewNotice::webhook_test(current.user.id)).await?;
+    if !notices::enqueue_webhook_test(&mut conn, current.user.id).await? {
+        drop(conn);
+        let page = PageState {
+            flash: Some(format!(
+                "Not sent: at most {} test events a minute. Try again in a minute.",
+                notices::TEST_EVENTS_PER_MINUTE
+            )),
+            ..Default::default()
+        };
+        let mut res = render_page(&state, &current, page, StatusCode::TOO_MANY_REQUESTS).await?;
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from_static("60"),
+        );
+        return Ok(res);
+    }
     session.set_flash("Test event queued: it is sent within seconds.")?;
     Ok(see_other("/settings/notifications"))
 }
