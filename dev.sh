@@ -161,9 +161,19 @@ cmd_run() {
   command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs)"
   pg_start
   app_env
-  say "building keydesk (release)"
-  cargo build --release --quiet
-  local bin="$ROOT/target/release/keydesk"
+  # The development build (the test suite's profile, so after `./dev.sh test` nothing is built)
+  # serves within minutes on a fresh machine; KEYDESK_RELEASE=1 builds the fat-LTO release
+  # profile that the benchmark and deployment use (about 10 minutes cold on 2 cores).
+  local profile=debug
+  if [ -n "${KEYDESK_RELEASE:-}" ]; then
+    say "building keydesk (release profile: fat LTO)"
+    cargo build --release --quiet
+    profile=release
+  else
+    say "building keydesk (development profile; KEYDESK_RELEASE=1 for the release build)"
+    cargo build --quiet
+  fi
+  local bin="${CARGO_TARGET_DIR:-$ROOT/target}/$profile/keydesk"
   "$bin" migrate
   say "demo accounts (passwords are new on every run)"
   "$bin" demo seed
