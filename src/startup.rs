@@ -113,7 +113,7 @@ impl Application {
                         .app_data(pool.clone())
                         .app_data(last_used.clone())
                         .app_data(usage.clone())
-                        .route("/metrics", web::get().to(crate::metrics::expose))
+                        .route("/metrics", web::get().to(crate::routes::health::metrics))
                 })
                 .workers(1)
                 .disable_signals()

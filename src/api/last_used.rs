@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -24,16 +24,8 @@ pub const MAX_PENDING: usize = 50_000;
 /// Characters of a user agent kept.
 pub const USER_AGENT_MAX: usize = 256;
 
-/// One key's latest use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LastUse {
-    /// When.
-    pub at: DateTime<Utc>,
-    /// From where, when known.
-    pub client_ip: Option<String>,
-    /// With which user agent, when known.
-    pub user_agent: Option<String>,
-}
+pub use crate::domain::usage::LastUse;
+
 const BATCH: usize = 1_000;
 
 /// Handle to the buffer; cheap to clone.

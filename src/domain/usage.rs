@@ -203,3 +203,14 @@ mod tests {
         );
     }
 }
+
+/// One key's latest use, as the "last used" recorder buffers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastUse {
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// From where, when known.
+    pub client_ip: Option<String>,
+    /// With which user agent, when known.
+    pub user_agent: Option<String>,
+}

@@ -11,14 +11,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
 use prometheus::{
     Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::api::last_used::LastUsedRecorder;
-use crate::api::usage::UsageRecorder;
 use crate::db::DbPool;
 use crate::domain::AuthFailure;
 use crate::domain::notice::Channel;
@@ -279,16 +276,11 @@ impl Metrics {
         self.usage_flush_seconds.observe(took.as_secs_f64());
     }
 
-    /// The text exposition, with the gauges read now.
-    pub fn render(
-        &self,
-        pool: &DbPool,
-        last_used: &LastUsedRecorder,
-        usage: &UsageRecorder,
-    ) -> String {
-        self.usage_pending.set(usage.pending() as i64);
-        self.last_used_lag.set(last_used.oldest_pending_age_secs());
-        self.last_used_pending.set(last_used.pending() as i64);
+    /// The text exposition, with the gauges read now (`buffers`: the recorders' levels).
+    pub fn render(&self, pool: &DbPool, buffers: Buffers) -> String {
+        self.usage_pending.set(buffers.usage_pending as i64);
+        self.last_used_lag.set(buffers.last_used_lag_secs);
+        self.last_used_pending.set(buffers.last_used_pending as i64);
         let status = pool.status();
         let size = status.size as i64;
         let available = status.available as i64;
@@ -307,14 +299,14 @@ impl Metrics {
     }
 }
 
-/// `GET /metrics` on the metrics listener.
-pub async fn expose(
-    metrics: web::Data<Metrics>,
-    pool: web::Data<DbPool>,
-    last_used: web::Data<LastUsedRecorder>,
-    usage: web::Data<UsageRecorder>,
-) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render(&pool, &last_used, &usage))
+/// How full the in-memory recorders are at a scrape (read by the caller, so this module needs
+/// nothing of theirs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Buffers {
+    /// Usage entries waiting for the next flush.
+    pub usage_pending: usize,
+    /// "Last used" times waiting for the next flush.
+    pub last_used_pending: usize,
+    /// Age of the oldest of those, in seconds.
+    pub last_used_lag_secs: f64,
 }

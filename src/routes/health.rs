@@ -1,6 +1,6 @@
 //! `/healthz` (the process answers) and `/readyz` (the database answers and holds this
 //! build's schema: an instance that started before its database is not ready until the
-//! migrations it retries in the background have run).
+//! migrations it retries in the background have run), and `/metrics` on the metrics listener.
 
 use std::sync::LazyLock;
 
@@ -61,4 +61,22 @@ pub async fn favicon() -> HttpResponse {
     HttpResponse::NoContent()
         .insert_header(("Cache-Control", "public, max-age=86400"))
         .finish()
+}
+
+/// `GET /metrics` on the metrics listener (`APP_METRICS_LISTEN`): the registry's text with the
+/// pool and recorder gauges read now.
+pub async fn metrics(
+    metrics: web::Data<crate::metrics::Metrics>,
+    pool: web::Data<crate::db::DbPool>,
+    last_used: web::Data<crate::api::last_used::LastUsedRecorder>,
+    usage: web::Data<crate::api::usage::UsageRecorder>,
+) -> HttpResponse {
+    let buffers = crate::metrics::Buffers {
+        usage_pending: usage.pending(),
+        last_used_pending: last_used.pending(),
+        last_used_lag_secs: last_used.oldest_pending_age_secs(),
+    };
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render(&pool, buffers))
 }

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::api::last_used::LastUse;
 use crate::db::schema::{api_keys, users, wallets};
+use crate::domain::usage::LastUse;
 use crate::domain::{KeyHash, Scope, WalletKind};
 
 /// What the key authority needs to decide about a presented key, in one indexed query.
