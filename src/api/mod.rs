@@ -3,6 +3,7 @@
 //! exposed-key endpoints in `exposed` take secrets in the body to *revoke* them, never to
 //! authenticate with them.)
 
+pub mod check;
 pub mod exposed;
 pub mod last_used;
 pub mod scanning_keys;
@@ -19,7 +20,6 @@ pub async fn openapi() -> HttpResponse {
         .body(OPENAPI)
 }
 
-use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use actix_web::http::StatusCode;
@@ -29,22 +29,12 @@ use chrono::Utc;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
-use crate::db::api_keys::{self, KeyAuth};
-use crate::domain::usage::Outcome;
 use crate::domain::{AuthFailure, PlainKey, Scope};
 use crate::error::AppError;
 use crate::metrics::Verified;
 use crate::state::AppState;
 use crate::templates::Rendered;
-
-/// A failed verification: a refusal, or the database being unreachable (never a refusal).
-#[derive(Debug)]
-pub enum VerifyError {
-    /// 401.
-    Refused(AuthFailure),
-    /// 503.
-    Unavailable(AppError),
-}
+use check::{Caller, VerifyError, verify};
 
 fn bearer_key(req: &HttpRequest) -> Result<PlainKey, AuthFailure> {
     let mut values = req.headers().get_all(header::AUTHORIZATION);
@@ -60,89 +50,6 @@ fn bearer_key(req: &HttpRequest) -> Result<PlainKey, AuthFailure> {
         return Err(AuthFailure::Malformed);
     }
     PlainKey::parse(token.trim()).map_err(|_| AuthFailure::Malformed)
-}
-
-/// Who presented a key: recorded with its use (the last use, and where a key is used from).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Caller<'a> {
-    /// The client address, when known.
-    pub ip: Option<IpAddr>,
-    /// The client's user agent, when known.
-    pub user_agent: Option<&'a str>,
-}
-
-impl<'a> Caller<'a> {
-    /// The client of a request: its address (see `client_ip`) and `User-Agent`.
-    pub fn of(req: &'a HttpRequest, trusted_proxies: &[ipnet::IpNet]) -> Self {
-        Self {
-            ip: crate::client_ip::client_ip(req, trusted_proxies),
-            user_agent: req
-                .headers()
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok()),
-        }
-    }
-}
-
-/// Decides about a parsed key with one indexed query: no cache, so a revoke or an expiry
-/// takes effect on the very next request, on every instance. A key whose hash matched is
-/// counted in its usage, accepted or not.
-pub async fn verify(
-    state: &AppState,
-    key: &PlainKey,
-    caller: Caller<'_>,
-) -> Result<KeyAuth, VerifyError> {
-    let started = std::time::Instant::now();
-    let result = verify_uncounted(state, key, caller).await;
-    state.metrics.verification_took(started.elapsed());
-    state.metrics.verification(match &result {
-        Ok(_) => Verified::Ok,
-        Err(VerifyError::Refused(f)) => Verified::Refused(*f),
-        Err(VerifyError::Unavailable(_)) => Verified::Unavailable,
-    });
-    result
-}
-
-async fn verify_uncounted(
-    state: &AppState,
-    key: &PlainKey,
-    caller: Caller<'_>,
-) -> Result<KeyAuth, VerifyError> {
-    let hash = state.key_hasher.hash(key);
-    let mut conn = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| VerifyError::Unavailable(e.into()))?;
-    let found = api_keys::find_by_hash(&mut conn, &hash)
-        .await
-        .map_err(|e| VerifyError::Unavailable(e.into()))?;
-    drop(conn);
-    let Some(k) = found else {
-        return Err(VerifyError::Refused(AuthFailure::Unknown));
-    };
-    let refusal = if k.revoked_at.is_some() {
-        Some(AuthFailure::Revoked)
-    } else if k.expired == Some(true) {
-        Some(AuthFailure::Expired)
-    } else if !(k.api_keys_enabled && k.has_external_wallet) {
-        Some(AuthFailure::AccountNotEligible)
-    } else {
-        None
-    };
-    match refusal {
-        Some(f) => {
-            if let Some(outcome) = Outcome::of_refusal(f) {
-                state.usage.record(k.id, outcome, caller.ip);
-            }
-            Err(VerifyError::Refused(f))
-        }
-        None => {
-            state.usage.record(k.id, Outcome::Ok, caller.ip);
-            state.last_used.record(k.id, caller.ip, caller.user_agent);
-            Ok(k)
-        }
-    }
 }
 
 /// The `WWW-Authenticate` challenge (RFC 6750 §3) and JSON body of each refusal, in
@@ -304,12 +211,16 @@ pub async fn introspect(
     let Some(token) = field("token") else {
         return Ok(invalid_request("The token parameter is required"));
     };
-    let inactive = || HttpResponse::Ok().json(serde_json::json!({ "active": false }));
+    // A refusal names its code, so a service can tell its user why; one that only reads
+    // `active` stays safe.
+    let inactive = |f: AuthFailure| {
+        HttpResponse::Ok().json(serde_json::json!({ "active": false, "refusal": f.as_str() }))
+    };
     let Ok(key) = PlainKey::parse(token.trim()) else {
         state
             .metrics
             .verification(Verified::Refused(AuthFailure::Malformed));
-        return Ok(inactive());
+        return Ok(inactive(AuthFailure::Malformed));
     };
     match verify(&state, &key, caller).await {
         Ok(k) => {
@@ -325,7 +236,7 @@ pub async fn introspect(
             }
             Ok(HttpResponse::Ok().json(body))
         }
-        Err(VerifyError::Refused(_)) => Ok(inactive()),
+        Err(VerifyError::Refused(f)) => Ok(inactive(f)),
         Err(VerifyError::Unavailable(e)) => Err(e.into()),
     }
 }

@@ -13,6 +13,7 @@ pub mod expiration;
 pub mod exposure;
 pub mod github_keys;
 pub mod key;
+pub mod key_check;
 pub mod key_health;
 pub mod key_name;
 pub mod key_status;

@@ -293,15 +293,41 @@ async fn introspection_answers_other_services() {
     assert_eq!(body["client_id"], app.key_id_of(&secret).await.to_string());
     assert!(body["exp"].as_i64().unwrap() > chrono::Utc::now().timestamp());
 
-    for token in ["", "phy_nope", PlainKey::generate().expose()] {
+    for (token, refusal) in [
+        ("", "malformed"),
+        ("phy_nope", "malformed"),
+        (PlainKey::generate().expose(), "unknown"),
+    ] {
         let body: serde_json::Value = call(&good_auth, token).await.unwrap().json().await.unwrap();
-        assert_eq!(body, serde_json::json!({ "active": false }));
+        assert_eq!(
+            body,
+            serde_json::json!({ "active": false, "refusal": refusal })
+        );
     }
     assert_eq!(
         call("Bearer wrong-token", &secret).await.unwrap().status(),
         401
     );
     assert_eq!(call("", &secret).await.unwrap().status(), 401);
+    // a known key refused says why
+    let revoked = app
+        .client
+        .post(format!("{}/api/v1/keys/revoke", app.address))
+        .json(&serde_json::json!({ "keys": [secret] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 202);
+    let body: serde_json::Value = call(&good_auth, &secret)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "active": false, "refusal": "revoked" })
+    );
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::schema::{api_keys, users, wallets};
+use crate::domain::key_check::KeyFacts;
 use crate::domain::usage::LastUse;
 use crate::domain::{KeyHash, Scope, WalletKind};
 
@@ -36,6 +37,17 @@ pub struct KeyAuth {
     pub api_keys_enabled: bool,
     /// Account has a self-custodied wallet.
     pub has_external_wallet: bool,
+}
+
+impl KeyAuth {
+    /// What the key check decides from (`domain::key_check::decide`).
+    pub fn facts(&self) -> KeyFacts {
+        KeyFacts {
+            revoked: self.revoked_at.is_some(),
+            expired: self.expired == Some(true),
+            account_eligible: self.api_keys_enabled && self.has_external_wallet,
+        }
+    }
 }
 
 /// Looks a key up by its hash (the only query not filtered by owner: the hash is the credential).
