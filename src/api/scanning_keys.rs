@@ -1,8 +1,9 @@
 //! The GitHub secret-scanning key document this instance verifies alerts with: read from
 //! `APP_GITHUB_SCANNING_KEYS` at start-up, and refreshed — the file re-read, and fetched from
 //! `APP_GITHUB_SCANNING_KEYS_URL` when that is set — when an alert names a key identifier the
-//! document lacks (GitHub rotated its key). Refreshes happen at most once per
-//! `REFRESH_EVERY`, so alerts with made-up identifiers cannot turn keydesk into a fetcher.
+//! document lacks (GitHub rotated its key). Refreshes happen at most once a minute
+//! (`ScanningSettings::keys_refresh_every`), so alerts with made-up identifiers cannot turn
+//! keydesk into a fetcher.
 
 use std::path::PathBuf;
 use std::sync::RwLock;
@@ -10,9 +11,6 @@ use std::time::{Duration, Instant};
 
 use crate::config::ScanningSettings;
 use crate::domain::github_keys::{KeyDocument, SignatureError};
-
-/// The least time between two refreshes.
-pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
 
 /// How long a fetch of the document may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,6 +24,8 @@ pub struct ScanningKeys {
     file: Option<PathBuf>,
     url: Option<String>,
     client: Option<reqwest::Client>,
+    /// The least time between two refreshes.
+    refresh_every: Duration,
     /// When the last refresh started; the lock also makes concurrent alerts wait for one
     /// refresh instead of starting their own.
     last_refresh: tokio::sync::Mutex<Option<Instant>>,
@@ -65,6 +65,7 @@ impl ScanningKeys {
             file: settings.keys_file.clone(),
             url: settings.keys_url.clone(),
             client,
+            refresh_every: settings.keys_refresh_every,
             last_refresh: tokio::sync::Mutex::new(None),
         })
     }
@@ -91,11 +92,11 @@ impl ScanningKeys {
         }
     }
 
-    /// Re-reads the file and fetches the URL, unless that happened less than `REFRESH_EVERY`
+    /// Re-reads the file and fetches the URL, unless that happened less than `refresh_every`
     /// ago. True when the document now knows `key_id`.
     async fn refresh(&self, key_id: &str) -> bool {
         let mut last = self.last_refresh.lock().await;
-        if last.is_some_and(|t| t.elapsed() < REFRESH_EVERY) {
+        if last.is_some_and(|t| t.elapsed() < self.refresh_every) {
             // refreshed meanwhile by another alert, maybe with this very key
             return self.knows(key_id);
         }
