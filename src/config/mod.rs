@@ -30,7 +30,7 @@
 //! | `APP_USAGE` | `on` | `off` stops recording usage (benchmarks only) |
 //! | `APP_USAGE_MAX_ENTRIES` | `100000` | usage entries buffered at most between flushes; more are counted as dropped |
 //! | `APP_GITHUB_SCANNING_KEYS` | unset | file holding GitHub's secret-scanning public keys (the shape of `api.github.com/meta/public_keys/secret_scanning`); unset = every alert is refused with 401. Re-read when an alert names a key it lacks, so replacing the file rotates keys without a restart |
-//! | `APP_GITHUB_SCANNING_KEYS_URL` | unset | where to fetch a fresh key document when an alert names an unknown key (at most once a minute, 5 s timeout) |
+//! | `APP_GITHUB_SCANNING_KEYS_URL` | unset | where to fetch a fresh key document when an alert names an unknown key (at most once a minute, 5 s timeout; a failed fetch keeps the last good keys) |
 //! | `APP_REVOKE_MAX_PER_MINUTE` | `10` | calls to the public `POST /api/v1/keys/revoke` per client IP a minute; more get 429 |
 //! | `APP_SMTP_URL` | unset | SMTP server for notification e-mail (`smtp://` / `smtps://`, credentials allowed; never printed); unset = no e-mail |
 //! | `APP_MAIL_FROM` | `keydesk <no-reply@localhost>` | sender of notification e-mails |

@@ -1,0 +1,186 @@
+//! Hardening, third pass: the GitHub key document survives a failed refresh, per-use data is
+//! gone after 90 days, webhooks never reach special-purpose addresses, and support finds a key
+//! by its bare tail.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use keydesk::domain::PlainKey;
+
+use crate::exposed::{Github, alert_body, document, post_alert, sign_with, signer};
+use crate::helpers::*;
+
+// ---- item 5: the GitHub key document ------------------------------------------------------
+
+/// An HTTP server on 127.0.0.1 answering every request with the status and body it is set to,
+/// counting requests.
+struct DocServer {
+    url: String,
+    answer: Arc<Mutex<(u16, String)>>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl DocServer {
+    async fn start(status: u16, body: String) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/meta/public_keys/secret_scanning",
+            listener.local_addr().unwrap()
+        );
+        let answer = Arc::new(Mutex::new((status, body)));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (a, h) = (answer.clone(), hits.clone());
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                h.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let (status, body) = a.lock().unwrap().clone();
+                let res = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(res.as_bytes()).await;
+            }
+        });
+        Self { url, answer, hits }
+    }
+
+    fn set(&self, status: u16, body: &str) {
+        *self.answer.lock().unwrap() = (status, body.to_owned());
+    }
+
+    fn hits(&self) -> usize {
+        AtomicUsize::load(&self.hits, Ordering::SeqCst)
+    }
+}
+
+/// An app reading `github`'s file and fetching from `url`, refreshing at most every `every`.
+async fn scanning_app(github: &Github, url: &str, every: Duration) -> TestApp {
+    let (file, url) = (github.file.clone(), url.to_owned());
+    spawn_app_with(TestDb::new().await, move |s| {
+        s.scanning.keys_file = Some(file);
+        s.scanning.keys_url = Some(url);
+        s.scanning.keys_refresh_every = every;
+    })
+    .await
+}
+
+/// A body reporting a token that is no key of ours: a correctly signed one is answered 200.
+fn harmless_body() -> Vec<u8> {
+    alert_body(&[PlainKey::generate().expose().to_owned()])
+}
+
+#[tokio::test]
+async fn a_failed_fetch_keeps_the_keys_the_last_good_fetch_supplied() {
+    let github = Github::new();
+    let fetched = signer();
+    let server = DocServer::start(200, document(&[("fetched-key", &fetched)])).await;
+    let app = scanning_app(&github, &server.url, Duration::from_millis(200)).await;
+    let body = harmless_body();
+    let by_fetched = sign_with(&fetched, &body);
+    let res = post_alert(&app, "fetched-key", &by_fetched, body.clone()).await;
+    assert_eq!(res.status(), 200, "the first fetch supplies the key");
+    assert_eq!(server.hits(), 1);
+    // the URL breaks in each way a fetch can fail
+    for (status, broken) in [
+        (500, "{\"message\":\"Server Error\"}"),
+        (200, "not json"),
+        (200, "{\"public_keys\": 7}"),
+        (404, ""),
+    ] {
+        server.set(status, broken);
+        tokio::time::sleep(Duration::from_millis(300)).await; // past the refresh interval
+        let made_up = post_alert(&app, "made-up", &by_fetched, body.clone()).await;
+        assert_eq!(made_up.status(), 401);
+        let res = post_alert(&app, "fetched-key", &by_fetched, body.clone()).await;
+        assert_eq!(
+            res.status(),
+            200,
+            "a failed fetch ({status} {broken}) must not drop the fetched key"
+        );
+        let res = post_alert(&app, &github.key_id, &github.sign(&body), body.clone()).await;
+        assert_eq!(res.status(), 200, "nor the file's key");
+    }
+    assert_eq!(
+        server.hits(),
+        5,
+        "one fetch per refresh, none for known keys"
+    );
+}
+
+#[tokio::test]
+async fn a_key_file_that_no_longer_parses_keeps_its_keys_while_the_url_supplies_new_ones() {
+    let github = Github::new();
+    let fetched = signer();
+    let server = DocServer::start(200, document(&[("fetched-key", &fetched)])).await;
+    let app = scanning_app(&github, &server.url, Duration::from_millis(200)).await;
+    std::fs::write(&github.file, "{ half a document").unwrap();
+    let body = harmless_body();
+    let res = post_alert(
+        &app,
+        "fetched-key",
+        &sign_with(&fetched, &body),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = post_alert(&app, &github.key_id, &github.sign(&body), body.clone()).await;
+    assert_eq!(res.status(), 200, "the file's last good keys stay");
+    // a document that parses replaces the source's keys: GitHub dropped `fetched-key`
+    let next = signer();
+    server.set(200, &document(&[("next-key", &next)]));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let res = post_alert(&app, "next-key", &sign_with(&next, &body), body.clone()).await;
+    assert_eq!(res.status(), 200);
+    let res = post_alert(
+        &app,
+        "fetched-key",
+        &sign_with(&fetched, &body),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(res.status(), 401, "replaced by the newer good document");
+}
+
+#[tokio::test]
+async fn alerts_with_made_up_identifiers_fetch_at_most_once_a_minute_even_all_at_once() {
+    let github = Github::new();
+    let server = DocServer::start(500, String::new()).await;
+    let app = scanning_app(
+        &github,
+        &server.url,
+        keydesk::config::ScanningSettings::default().keys_refresh_every,
+    )
+    .await;
+    let body = harmless_body();
+    let signature = github.sign(&body);
+    let calls = (0..20).map(|i| {
+        let (client, address) = (app.client.clone(), app.address.clone());
+        let (body, signature) = (body.clone(), signature.clone());
+        tokio::spawn(async move {
+            client
+                .post(format!("{address}/api/v1/secret-scanning/github"))
+                .header("content-type", "application/json")
+                .header("Github-Public-Key-Identifier", format!("made-up-{i}"))
+                .header("Github-Public-Key-Signature", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    });
+    for call in calls.collect::<Vec<_>>() {
+        assert_eq!(call.await.unwrap(), 401);
+    }
+    assert_eq!(server.hits(), 1, "one fetch for twenty alerts");
+    let res = post_alert(&app, &github.key_id, &signature, body).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "the file's key survives the failed fetch"
+    );
+}
