@@ -25,7 +25,7 @@
 //! | `APP_LOGIN_MAX_FAILURES_PER_IP` | `50` | failed logins per client IP within `APP_LOGIN_LOCKOUT_SECS` before that client is throttled |
 //! | `APP_REAUTH_SECS` | `600` | how recently the password must have been entered to create or roll a key or widen its scopes (at least 30) |
 //! | `APP_LOGIN_QUEUE` | `32` | logins that may wait for a password check; more are answered 503 |
-//! | `APP_PRUNE_INTERVAL_SECS` | `300` | how often expired sessions, challenges, throttle rows, 90-day-old usage and notices are deleted |
+//! | `APP_PRUNE_INTERVAL_SECS` | `300` | how often expired sessions, challenges, throttle rows and what is kept 90 days (usage, client addresses, the last use's address and user agent, notices) are deleted |
 //! | `APP_USAGE_FLUSH_MS` | `5000` | how often buffered usage counts are added to the database |
 //! | `APP_USAGE` | `on` | `off` stops recording usage (benchmarks only) |
 //! | `APP_USAGE_MAX_ENTRIES` | `100000` | usage entries buffered at most between flushes; more are counted as dropped |

@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use keydesk::db::schema::{api_keys, key_client_ips};
 use keydesk::domain::PlainKey;
 
 use crate::exposed::{Github, alert_body, document, post_alert, sign_with, signer};
@@ -183,4 +186,79 @@ async fn alerts_with_made_up_identifiers_fetch_at_most_once_a_minute_even_all_at
         200,
         "the file's key survives the failed fetch"
     );
+}
+
+// ---- item 6: retention --------------------------------------------------------------------
+
+#[tokio::test]
+async fn client_addresses_and_the_last_use_older_than_ninety_days_are_pruned_from_the_key_page() {
+    let app = spawn_app().await;
+    app.eligible_user_logged_in().await;
+    let old_secret = app.create_key_secret("aged").await;
+    let old = app.key_id_of(&old_secret).await;
+    let recent_secret = app.create_key_secret("busy").await;
+    let recent = app.key_id_of(&recent_secret).await;
+    let mut c = app.conn().await;
+    diesel::sql_query(format!(
+        "INSERT INTO key_client_ips (key_id, client_ip, first_seen, last_seen, requests) VALUES
+           ('{old}', '203.0.113.77', now() - interval '120 days', now() - interval '100 days', 4),
+           ('{old}', '198.51.100.23', now() - interval '100 days', now() - interval '2 days', 9),
+           ('{recent}', '192.0.2.55', now() - interval '89 days', now() - interval '89 days', 1)"
+    ))
+    .execute(&mut c)
+    .await
+    .unwrap();
+    diesel::sql_query(format!(
+        "UPDATE api_keys SET last_used_at = now() - interval '100 days',
+                last_client_ip = '203.0.113.77', last_user_agent = 'aged-agent/1.0'
+          WHERE id = '{old}';
+         "
+    ))
+    .execute(&mut c)
+    .await
+    .unwrap();
+    diesel::sql_query(format!(
+        "UPDATE api_keys SET last_used_at = now() - interval '89 days',
+                last_client_ip = '192.0.2.55', last_user_agent = 'busy-agent/2.0'
+          WHERE id = '{recent}'"
+    ))
+    .execute(&mut c)
+    .await
+    .unwrap();
+    let (_, before) = app.get_html(&format!("/settings/api-keys/{old}")).await;
+    assert!(before.contains("203.0.113.77") && before.contains("aged-agent/1.0"));
+
+    keydesk::db::prune::run_once(&mut c, 900).await.unwrap();
+
+    let left: Vec<(uuid::Uuid, String)> = key_client_ips::table
+        .select((key_client_ips::key_id, key_client_ips::client_ip))
+        .order(key_client_ips::client_ip)
+        .load(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(
+        left,
+        vec![
+            (recent, "192.0.2.55".to_owned()),
+            (old, "198.51.100.23".to_owned())
+        ],
+        "only the address last seen 100 days ago is gone"
+    );
+    let (status, page) = app.get_html(&format!("/settings/api-keys/{old}")).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("203.0.113.77"), "the old address is gone");
+    assert!(!page.contains("aged-agent/1.0"), "so is the old user agent");
+    assert!(page.contains("198.51.100.23"), "a recent address stays");
+    let kept: (Option<String>, Option<String>) = api_keys::table
+        .find(recent)
+        .select((api_keys::last_client_ip, api_keys::last_user_agent))
+        .first(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        (Some("192.0.2.55".into()), Some("busy-agent/2.0".into()))
+    );
+    let (_, page) = app.get_html(&format!("/settings/api-keys/{recent}")).await;
+    assert!(page.contains("192.0.2.55") && page.contains("busy-agent/2.0"));
 }
