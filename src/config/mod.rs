@@ -35,7 +35,7 @@
 //! | `APP_SMTP_URL` | unset | SMTP server for notification e-mail (`smtp://` / `smtps://`, credentials allowed; never printed); unset = no e-mail |
 //! | `APP_MAIL_FROM` | `keydesk <no-reply@localhost>` | sender of notification e-mails |
 //! | `APP_DIGEST_INTERVAL_SECS` | `86400` | at most one expiry digest per account per interval |
-//! | `APP_WEBHOOK_ALLOW_PRIVATE` | `false` | `true` lets webhooks reach loopback/private/link-local addresses (dev, tests) |
+//! | `APP_WEBHOOK_ALLOW_PRIVATE` | `false` | `true` lets webhooks reach plain loopback/private/link-local addresses (dev, tests); other special-purpose ranges stay refused |
 //! | `APP_NOTIFY_WORKER` | `on` | `off`: this instance delivers no notices and runs no detector |
 //! | `APP_NOTIFY_POLL_MS` | `2000` | how often the outbox worker looks for due deliveries |
 //! | `APP_NOTIFY_BACKOFF_MS` | `30000` | first retry delay of a delivery; doubles per attempt, jittered, at most 1 h |

@@ -8,11 +8,14 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use keydesk::db::notices::{self, NewNotice, outbox, prefs};
 use keydesk::db::schema::{api_keys, key_client_ips};
 use keydesk::domain::PlainKey;
+use keydesk::domain::webhook::WebhookSecret;
 
 use crate::exposed::{Github, alert_body, document, post_alert, sign_with, signer};
 use crate::helpers::*;
+use crate::listeners::{Receiver, eventually};
 
 // ---- item 5: the GitHub key document ------------------------------------------------------
 
@@ -261,4 +264,109 @@ async fn client_addresses_and_the_last_use_older_than_ninety_days_are_pruned_fro
     );
     let (_, page) = app.get_html(&format!("/settings/api-keys/{recent}")).await;
     assert!(page.contains("192.0.2.55") && page.contains("busy-agent/2.0"));
+}
+
+// ---- item 7: webhook destinations ---------------------------------------------------------
+
+/// The examples: IPv4-compatible loopback and metadata address, benchmarking, site-local,
+/// 6to4 of 127.0.0.1, Teredo. Plus IPv4-mapped loopback.
+const ODD_URLS: [&str; 7] = [
+    "http://[::127.0.0.1]/hook",
+    "http://[::a9fe:a9fe]/hook",
+    "http://198.18.0.1/hook",
+    "http://[fec0::1]/hook",
+    "http://[2002:7f00:1::1]/hook",
+    "http://[2001:0:7f00:1::]/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+];
+
+async fn save_webhook(app: &TestApp, url: &str) -> (u16, String) {
+    let token = app.csrf().await;
+    let res = app
+        .post_form(
+            "/settings/notifications/webhook",
+            &[("csrf_token", &token), ("url", url)],
+        )
+        .await;
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn webhook_urls_at_special_purpose_addresses_are_refused_even_when_private_ones_are_allowed()
+{
+    for allow_private in [true, false] {
+        let app = spawn_app_with(TestDb::new().await, |s| {
+            s.notify.webhook_allow_private = allow_private
+        })
+        .await;
+        let user = app.eligible_user_logged_in().await;
+        for url in ODD_URLS {
+            let (status, html) = save_webhook(&app, url).await;
+            assert_eq!(status, 422, "{url} (allow_private = {allow_private})");
+            assert!(
+                html.contains(&format!("value=\"{url}\"")),
+                "the input is kept: {url}"
+            );
+            assert!(
+                html.contains("webhooks only go to public addresses"),
+                "{html}"
+            );
+        }
+        let stored = prefs::find_webhook_for_account(&mut app.conn().await, user.id)
+            .await
+            .unwrap();
+        assert!(stored.is_none(), "nothing saved");
+    }
+}
+
+#[tokio::test]
+async fn a_stored_webhook_at_an_ipv4_mapped_loopback_address_is_refused_at_delivery() {
+    // ::ffff:127.0.0.1 reaches a 127.0.0.1 listener through a dual-stack socket
+    let receiver = Receiver::start(&[]).await;
+    let app = spawn_app_with(TestDb::new().await, |s| {
+        s.notify.worker = true;
+        s.notify.webhook_allow_private = true;
+    })
+    .await;
+    let user = app.eligible_user_logged_in().await;
+    let mapped = receiver.url.replace("127.0.0.1", "[::ffff:127.0.0.1]");
+    prefs::set_webhook_for_account(
+        &mut app.conn().await,
+        user.id,
+        &mapped,
+        &WebhookSecret::generate(),
+    )
+    .await
+    .unwrap();
+    let id = notices::enqueue(&mut app.conn().await, NewNotice::webhook_test(user.id))
+        .await
+        .unwrap()
+        .unwrap();
+    let failed = eventually(10, || async {
+        outbox::for_notice(&mut app.conn().await, id).await.unwrap()
+            == vec![("webhook".into(), "failed".into(), 1)]
+    })
+    .await;
+    assert!(
+        failed,
+        "refused at once: {:?}",
+        outbox::for_notice(&mut app.conn().await, id).await.unwrap()
+    );
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the receiver"
+    );
+    // the plain loopback address still works for development
+    prefs::set_webhook_for_account(
+        &mut app.conn().await,
+        user.id,
+        &receiver.url,
+        &WebhookSecret::generate(),
+    )
+    .await
+    .unwrap();
+    notices::enqueue(&mut app.conn().await, NewNotice::webhook_test(user.id))
+        .await
+        .unwrap();
+    assert!(eventually(10, || async { receiver.received().len() == 1 }).await);
 }
