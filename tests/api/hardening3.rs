@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use keydesk::db::notices::{self, NewNotice, outbox, prefs};
 use keydesk::db::schema::{api_keys, key_client_ips};
-use keydesk::domain::PlainKey;
 use keydesk::domain::webhook::WebhookSecret;
+use keydesk::domain::{PlainKey, Role};
 
 use crate::exposed::{Github, alert_body, document, post_alert, sign_with, signer};
 use crate::helpers::*;
@@ -369,4 +369,55 @@ async fn a_stored_webhook_at_an_ipv4_mapped_loopback_address_is_refused_at_deliv
         .await
         .unwrap();
     assert!(eventually(10, || async { receiver.received().len() == 1 }).await);
+}
+
+// ---- item 9: support finds a key by its bare tail -----------------------------------------
+
+#[tokio::test]
+async fn support_finds_a_key_by_its_bare_six_character_tail_and_still_searches_e_mails() {
+    let app = spawn_app().await;
+    let owner = app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("read-out").await;
+    let tail = secret[secret.len() - 6..].to_owned();
+    // someone whose e-mail starts with the same six characters
+    let namesake = app
+        .create_user(
+            &format!("{}@example.org", tail.to_lowercase()),
+            Role::Member,
+            false,
+            &[],
+        )
+        .await;
+    let staff = app
+        .create_user("staff3@example.com", Role::Support, false, &[])
+        .await;
+    assert_eq!(app.login(&staff.email, &staff.password).await.status(), 303);
+
+    // typed into the form: POST → 303 → GET
+    let token = app.csrf().await;
+    let res = app
+        .post_form("/support", &[("csrf_token", &token), ("q", &tail)])
+        .await;
+    assert_redirects_to(&res, &format!("/support?q={tail}"));
+    let (status, page) = app.get_html(&format!("/support?q={tail}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("/support/accounts/{}", owner.id)),
+        "the key's owner is found by the bare tail: {page}"
+    );
+    assert!(
+        page.contains(&format!("/support/accounts/{}", namesake.id)),
+        "the e-mail search still runs"
+    );
+    assert!(
+        page.contains(&format!("…{tail}")),
+        "the key match is labelled"
+    );
+    assert!(!page.contains(&secret), "no secret on the page");
+    // the e-mail search alone, and a tail nobody has
+    let (_, page) = app.get_html("/support?q=zz9zz9").await;
+    assert!(page.contains("No accounts match."), "{page}");
+    // the same owner by the display form still works
+    let (_, page) = app.get_html(&format!("/support?q=%E2%80%A6{tail}")).await;
+    assert!(page.contains(&format!("/support/accounts/{}", owner.id)));
 }
