@@ -1,18 +1,17 @@
 //! The GitHub secret-scanning key document this instance verifies alerts with: read from
 //! `APP_GITHUB_SCANNING_KEYS` at start-up, and refreshed — the file re-read, and fetched from
 //! `APP_GITHUB_SCANNING_KEYS_URL` when that is set — when an alert names a key identifier the
-//! document lacks (GitHub rotated its key). Refreshes happen at most once per
-//! `REFRESH_EVERY`, so alerts with made-up identifiers cannot turn keydesk into a fetcher.
+//! document lacks (GitHub rotated its key). Refreshes happen at most once a minute for the
+//! whole process, whatever the alerts name (`ScanningSettings::keys_refresh_every`), so alerts
+//! with made-up identifiers cannot turn keydesk into a fetcher. Each source keeps its last good
+//! document until a new one parses (`KeySources`): a failed read or fetch changes nothing.
 
 use std::path::PathBuf;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use crate::config::ScanningSettings;
-use crate::domain::github_keys::{KeyDocument, SignatureError};
-
-/// The least time between two refreshes.
-pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
+use crate::domain::github_keys::{KeyDocument, KeySources, SignatureError};
 
 /// How long a fetch of the document may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -20,15 +19,26 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest document read (GitHub's is about 1 KB).
 const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 
+/// What a refresh works on, behind one lock.
+struct Refresh {
+    /// When the last refresh started (failed or not).
+    last: Option<Instant>,
+    /// The last good document of each source.
+    sources: KeySources,
+}
+
 /// The key document and how to refresh it.
 pub struct ScanningKeys {
+    /// The document alerts are checked with (`Refresh::sources` merged).
     doc: RwLock<KeyDocument>,
     file: Option<PathBuf>,
     url: Option<String>,
     client: Option<reqwest::Client>,
-    /// When the last refresh started; the lock also makes concurrent alerts wait for one
-    /// refresh instead of starting their own.
-    last_refresh: tokio::sync::Mutex<Option<Instant>>,
+    /// The least time between two refreshes.
+    refresh_every: Duration,
+    /// The lock also makes concurrent alerts wait for one refresh instead of starting their
+    /// own.
+    refresh: tokio::sync::Mutex<Refresh>,
 }
 
 fn read_file(path: &PathBuf) -> anyhow::Result<KeyDocument> {
@@ -61,11 +71,15 @@ impl ScanningKeys {
             ),
         };
         Ok(Self {
-            doc: RwLock::new(doc),
+            doc: RwLock::new(doc.clone()),
             file: settings.keys_file.clone(),
             url: settings.keys_url.clone(),
             client,
-            last_refresh: tokio::sync::Mutex::new(None),
+            refresh_every: settings.keys_refresh_every,
+            refresh: tokio::sync::Mutex::new(Refresh {
+                last: None,
+                sources: KeySources::from_file(doc),
+            }),
         })
     }
 
@@ -91,34 +105,36 @@ impl ScanningKeys {
         }
     }
 
-    /// Re-reads the file and fetches the URL, unless that happened less than `REFRESH_EVERY`
-    /// ago. True when the document now knows `key_id`.
+    /// Re-reads the file and fetches the URL, unless a refresh started less than
+    /// `refresh_every` ago. A source that fails keeps its last good keys. True when the
+    /// document now knows `key_id`.
     async fn refresh(&self, key_id: &str) -> bool {
-        let mut last = self.last_refresh.lock().await;
-        if last.is_some_and(|t| t.elapsed() < REFRESH_EVERY) {
+        let mut state = self.refresh.lock().await;
+        if state.last.is_some_and(|t| t.elapsed() < self.refresh_every) {
             // refreshed meanwhile by another alert, maybe with this very key
             return self.knows(key_id);
         }
-        *last = Some(Instant::now());
-        let mut fresh = KeyDocument::default();
-        let mut any = false;
-        if let Some(path) = &self.file {
-            match read_file(path) {
-                Ok(d) => {
-                    fresh = d;
-                    any = true;
-                }
-                Err(e) => tracing::warn!(error = %e, "re-reading APP_GITHUB_SCANNING_KEYS failed"),
+        state.last = Some(Instant::now());
+        let file = self.file.as_ref().and_then(|path| match read_file(path) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::warn!(error = %e, "re-reading APP_GITHUB_SCANNING_KEYS failed; its keys stay");
+                None
             }
+        });
+        let fetched = self.fetch().await;
+        if file.is_none() && fetched.is_none() {
+            return self.knows(key_id);
         }
-        if let Some(fetched) = self.fetch().await {
-            fresh = fresh.merged(fetched);
-            any = true;
+        if let Some(d) = file {
+            state.sources.set_file(d);
         }
-        if any {
-            tracing::info!(keys = fresh.len(), "secret-scanning key document refreshed");
-            *self.doc.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        if let Some(d) = fetched {
+            state.sources.set_fetched(d);
         }
+        let fresh = state.sources.document();
+        tracing::info!(keys = fresh.len(), "secret-scanning key document refreshed");
+        *self.doc.write().unwrap_or_else(|e| e.into_inner()) = fresh;
         self.knows(key_id)
     }
 
@@ -148,7 +164,7 @@ impl ScanningKeys {
         match result {
             Ok(doc) => Some(doc),
             Err(e) => {
-                tracing::warn!(error = %e, "fetching APP_GITHUB_SCANNING_KEYS_URL failed");
+                tracing::warn!(error = %e, "fetching APP_GITHUB_SCANNING_KEYS_URL failed; the fetched keys stay");
                 None
             }
         }

@@ -25,17 +25,17 @@
 //! | `APP_LOGIN_MAX_FAILURES_PER_IP` | `50` | failed logins per client IP within `APP_LOGIN_LOCKOUT_SECS` before that client is throttled |
 //! | `APP_REAUTH_SECS` | `600` | how recently the password must have been entered to create or roll a key or widen its scopes (at least 30) |
 //! | `APP_LOGIN_QUEUE` | `32` | logins that may wait for a password check; more are answered 503 |
-//! | `APP_PRUNE_INTERVAL_SECS` | `300` | how often expired sessions, challenges, throttle rows, 90-day-old usage and notices are deleted |
+//! | `APP_PRUNE_INTERVAL_SECS` | `300` | how often expired sessions, challenges, throttle rows and what is kept 90 days (usage, client addresses, the last use's address and user agent, notices) are deleted |
 //! | `APP_USAGE_FLUSH_MS` | `5000` | how often buffered usage counts are added to the database |
 //! | `APP_USAGE` | `on` | `off` stops recording usage (benchmarks only) |
 //! | `APP_USAGE_MAX_ENTRIES` | `100000` | usage entries buffered at most between flushes; more are counted as dropped |
 //! | `APP_GITHUB_SCANNING_KEYS` | unset | file holding GitHub's secret-scanning public keys (the shape of `api.github.com/meta/public_keys/secret_scanning`); unset = every alert is refused with 401. Re-read when an alert names a key it lacks, so replacing the file rotates keys without a restart |
-//! | `APP_GITHUB_SCANNING_KEYS_URL` | unset | where to fetch a fresh key document when an alert names an unknown key (at most once a minute, 5 s timeout) |
+//! | `APP_GITHUB_SCANNING_KEYS_URL` | unset | where to fetch a fresh key document when an alert names an unknown key (at most once a minute, 5 s timeout; a failed fetch keeps the last good keys) |
 //! | `APP_REVOKE_MAX_PER_MINUTE` | `10` | calls to the public `POST /api/v1/keys/revoke` per client IP a minute; more get 429 |
 //! | `APP_SMTP_URL` | unset | SMTP server for notification e-mail (`smtp://` / `smtps://`, credentials allowed; never printed); unset = no e-mail |
 //! | `APP_MAIL_FROM` | `keydesk <no-reply@localhost>` | sender of notification e-mails |
 //! | `APP_DIGEST_INTERVAL_SECS` | `86400` | at most one expiry digest per account per interval |
-//! | `APP_WEBHOOK_ALLOW_PRIVATE` | `false` | `true` lets webhooks reach loopback/private/link-local addresses (dev, tests) |
+//! | `APP_WEBHOOK_ALLOW_PRIVATE` | `false` | `true` lets webhooks reach plain loopback/private/link-local addresses (dev, tests); other special-purpose ranges stay refused |
 //! | `APP_NOTIFY_WORKER` | `on` | `off`: this instance delivers no notices and runs no detector |
 //! | `APP_NOTIFY_POLL_MS` | `2000` | how often the outbox worker looks for due deliveries |
 //! | `APP_NOTIFY_BACKOFF_MS` | `30000` | first retry delay of a delivery; doubles per attempt, jittered, at most 1 h |

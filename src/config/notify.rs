@@ -5,7 +5,7 @@
 //! | `APP_SMTP_URL` | unset | `smtp://host:port` (no TLS, or STARTTLS with `?tls=required`), `smtps://host:port` (TLS); `user:password@` when the server needs it; never printed. Unset: no e-mail is sent and the notifications page says so |
 //! | `APP_MAIL_FROM` | `keydesk <no-reply@localhost>` | sender of notification e-mails |
 //! | `APP_DIGEST_INTERVAL_SECS` | `86400` | at most one expiry digest per account per interval |
-//! | `APP_WEBHOOK_ALLOW_PRIVATE` | `false` | `true` lets webhooks reach loopback, private and link-local addresses (development and tests only) |
+//! | `APP_WEBHOOK_ALLOW_PRIVATE` | `false` | `true` lets webhooks reach plain loopback, private and link-local addresses (development and tests only); other special-purpose ranges stay refused |
 //! | `APP_NOTIFY_WORKER` | `on` | `off`: this instance delivers nothing and runs no detector (others do) |
 //! | `APP_NOTIFY_POLL_MS` | `2000` | how often the worker looks for due deliveries |
 //! | `APP_NOTIFY_BACKOFF_MS` | `30000` | first retry delay; doubles per attempt (jittered, at most an hour) |
@@ -25,7 +25,8 @@ pub struct NotifySettings {
     pub mail_from: String,
     /// One expiry digest per account per this interval.
     pub digest_interval: Duration,
-    /// Webhooks may reach loopback, private and link-local addresses.
+    /// Webhooks may reach plain loopback, private and link-local addresses
+    /// (`domain::ip_ranges::Reach::Private`); other special-purpose ranges never.
     pub webhook_allow_private: bool,
     /// Run the delivery worker and the detectors in this instance.
     pub worker: bool,

@@ -2,6 +2,7 @@
 //! optionally the URL it is refreshed from) and the per-IP limit of public revoke-by-secret.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::{ConfigError, err};
 
@@ -16,7 +17,14 @@ pub struct ScanningSettings {
     pub keys_url: Option<String>,
     /// `APP_REVOKE_MAX_PER_MINUTE`: calls to `POST /api/v1/keys/revoke` per client IP a minute.
     pub revoke_per_minute: i32,
+    /// The least time between two refreshes of the key document (re-read and fetch). Not read
+    /// from the environment: always a minute in production, so an alert cannot make keydesk
+    /// fetch more often; tests shorten it to see a second refresh.
+    pub keys_refresh_every: Duration,
 }
+
+/// The least time between two refreshes of the key document.
+const REFRESH_EVERY: Duration = Duration::from_secs(60);
 
 impl Default for ScanningSettings {
     fn default() -> Self {
@@ -24,6 +32,7 @@ impl Default for ScanningSettings {
             keys_file: None,
             keys_url: None,
             revoke_per_minute: 10,
+            keys_refresh_every: REFRESH_EVERY,
         }
     }
 }
@@ -67,6 +76,7 @@ impl ScanningSettings {
             keys_file: set("APP_GITHUB_SCANNING_KEYS").map(PathBuf::from),
             keys_url,
             revoke_per_minute,
+            keys_refresh_every: REFRESH_EVERY,
         })
     }
 }

@@ -1,7 +1,9 @@
 //! The pruning task: every `APP_PRUNE_INTERVAL_SECS`, deletes what has expired — sessions past
 //! their deadline, wallet challenges that can no longer be used (a day after their expiry, so a
-//! late "expired" answer still finds them), throttle rows whose window has passed, hourly
-//! usage older than 90 days, and notices (with their finished deliveries) older than 90 days.
+//! late "expired" answer still finds them), throttle rows whose window has passed, and what
+//! keydesk keeps 90 days (SPEC §9, the README): hourly usage, client addresses not seen for 90
+//! days, the address and user agent of a last use older than 90 days, and notices (with their
+//! finished deliveries).
 //!
 //! In batches of `BATCH` rows (`… LIMIT n FOR UPDATE SKIP LOCKED`), so no statement holds many
 //! locks for long and several instances pruning at once skip each other's rows instead of
@@ -28,6 +30,10 @@ pub struct Pruned {
     pub throttle: usize,
     /// Hourly usage rows past the retention.
     pub usage: usize,
+    /// Client addresses last seen before the retention.
+    pub client_ips: usize,
+    /// Keys whose last use, older than the retention, lost its address and user agent.
+    pub last_use: usize,
     /// Notices past the retention.
     pub notices: usize,
 }
@@ -55,13 +61,17 @@ pub async fn run_once(
         let c = challenges(conn, BATCH).await?;
         let t = throttle::prune(conn, window_secs, BATCH).await?;
         let u = usage::prune(conn, BATCH).await?;
+        let i = usage::prune_client_ips(conn, BATCH).await?;
+        let l = usage::prune_last_use(conn, BATCH).await?;
         let n = notices::prune(conn, BATCH).await?;
         total.sessions += s;
         total.challenges += c;
         total.throttle += t;
         total.usage += u;
+        total.client_ips += i;
+        total.last_use += l;
         total.notices += n;
-        if [s, c, t, u, n].iter().all(|n| (*n as i64) < BATCH) {
+        if [s, c, t, u, i, l, n].iter().all(|n| (*n as i64) < BATCH) {
             return Ok(total);
         }
     }

@@ -1,5 +1,7 @@
 //! The `key_usage_hourly` and `key_client_ips` tables: the recorder's batched additions (every
-//! instance adds its counts, so they sum), the detail page's reads, and retention.
+//! instance adds its counts, so they sum), the detail page's reads, and retention: hourly
+//! counts, client addresses and the address and user agent of a key's last use are kept
+//! `RETENTION_DAYS` (SPEC §9), then pruned.
 //!
 //! Rows are written in key order so two instances flushing at once take their row locks in
 //! the same order (no deadlock), and joined with `api_keys` so a key deleted meanwhile is
@@ -17,7 +19,7 @@ use crate::domain::usage::Outcome;
 /// Client addresses kept per key.
 pub const IPS_PER_KEY: i64 = 50;
 
-/// Days of hourly counts kept.
+/// Days of hourly counts, client addresses and last-use details kept.
 pub const RETENTION_DAYS: i64 = 90;
 
 /// Adds hourly counts `(key, hour, outcome, requests)`.
@@ -201,6 +203,39 @@ pub async fn prune(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<usiz
              SELECT ctid FROM key_usage_hourly
               WHERE hour < now() - make_interval(days => $1::int)
               LIMIT $2 FOR UPDATE SKIP LOCKED))",
+    )
+    .bind::<Int8, _>(RETENTION_DAYS)
+    .bind::<Int8, _>(batch)
+    .execute(conn)
+    .await
+}
+
+/// Deletes up to `batch` client addresses last seen before the retention (for the pruning
+/// task), so a key's page lists no address older than that.
+pub async fn prune_client_ips(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM key_client_ips WHERE ctid = ANY(ARRAY(
+             SELECT ctid FROM key_client_ips
+              WHERE last_seen < now() - make_interval(days => $1::int)
+              LIMIT $2 FOR UPDATE SKIP LOCKED))",
+    )
+    .bind::<Int8, _>(RETENTION_DAYS)
+    .bind::<Int8, _>(batch)
+    .execute(conn)
+    .await
+}
+
+/// Forgets the client address and user agent of the last use on up to `batch` keys last used
+/// before the retention (for the pruning task); when the last use was stays. `NO KEY UPDATE`,
+/// so usage rows being added for those keys (which lock them `KEY SHARE`) are not held up.
+pub async fn prune_last_use(conn: &mut AsyncPgConnection, batch: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE api_keys SET last_client_ip = NULL, last_user_agent = NULL
+          WHERE id IN (
+             SELECT id FROM api_keys
+              WHERE last_used_at < now() - make_interval(days => $1::int)
+                AND (last_client_ip IS NOT NULL OR last_user_agent IS NOT NULL)
+              LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED)",
     )
     .bind::<Int8, _>(RETENTION_DAYS)
     .bind::<Int8, _>(batch)

@@ -142,6 +142,41 @@ impl KeyDocument {
     }
 }
 
+/// The keys in use and where they came from: the configured file and the fetched URL. Each
+/// source keeps its last good document until a new one parses, so a failed read or fetch
+/// changes nothing and one source failing never drops the other's keys.
+#[derive(Debug, Clone, Default)]
+pub struct KeySources {
+    file: KeyDocument,
+    fetched: KeyDocument,
+}
+
+impl KeySources {
+    /// The file's document, nothing fetched yet.
+    pub fn from_file(file: KeyDocument) -> Self {
+        Self {
+            file,
+            fetched: KeyDocument::default(),
+        }
+    }
+
+    /// The file was read and parsed again: its keys replace the file's previous ones.
+    pub fn set_file(&mut self, doc: KeyDocument) {
+        self.file = doc;
+    }
+
+    /// The URL was fetched and parsed: its keys replace the previously fetched ones.
+    pub fn set_fetched(&mut self, doc: KeyDocument) {
+        self.fetched = doc;
+    }
+
+    /// The document alerts are checked with: the file's keys and the fetched ones (an
+    /// identifier in both keeps the fetched key, the fresher of the two).
+    pub fn document(&self) -> KeyDocument {
+        self.file.clone().merged(self.fetched.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +234,27 @@ mod tests {
             doc.verify("k1", &sign(&other, body), body),
             Err(SignatureError::Mismatch)
         );
+    }
+
+    #[test]
+    fn each_source_keeps_its_keys_until_it_supplies_new_ones() {
+        let (_, a) = pair();
+        let (_, b) = pair();
+        let (_, c) = pair();
+        let mut sources = KeySources::from_file(document("file", &a));
+        sources.set_fetched(document("fetched", &b));
+        let doc = sources.document();
+        assert!(doc.knows("file") && doc.knows("fetched") && doc.len() == 2);
+        // a new file replaces the file's keys only
+        sources.set_file(document("file-2", &c));
+        let doc = sources.document();
+        assert!(!doc.knows("file") && doc.knows("file-2") && doc.knows("fetched"));
+        // a new fetch replaces the fetched keys only; an identifier in both keeps the fetched key
+        let (sk, pem) = pair();
+        sources.set_fetched(document("file-2", &pem));
+        let doc = sources.document();
+        assert!(!doc.knows("fetched") && doc.len() == 1);
+        assert_eq!(doc.verify("file-2", &sign(&sk, b"[]"), b"[]"), Ok(()));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod eligibility;
 pub mod expiration;
 pub mod exposure;
 pub mod github_keys;
+pub mod ip_ranges;
 pub mod key;
 pub mod key_check;
 pub mod key_health;

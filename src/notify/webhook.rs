@@ -1,9 +1,12 @@
 //! Signed webhook deliveries (Standard Webhooks): headers `webhook-id` (the notice id, the
 //! same on every retry), `webhook-timestamp` and `webhook-signature`. Against SSRF the host is
-//! resolved here, every address is checked (loopback, private, link-local… are refused unless
-//! `APP_WEBHOOK_ALLOW_PRIVATE=true`), and the request is pinned to the checked address
-//! (`reqwest`'s `resolve`), so a second DNS answer cannot send it elsewhere. No redirects are
-//! followed; timeouts are short.
+//! resolved here at every delivery, every address it resolves to is checked
+//! (`domain::ip_ranges`: only globally reachable addresses; plain loopback, private and
+//! link-local ones too with `APP_WEBHOOK_ALLOW_PRIVATE=true`; never another special-purpose
+//! range or an IPv4 address smuggled inside an IPv6 one), and the request is pinned to the
+//! checked address (an address in the URL is used as is; a name goes through `reqwest`'s
+//! `resolve`), so a second DNS answer cannot send it elsewhere. No proxy, no redirects; timeouts
+//! are short.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -12,9 +15,10 @@ use chrono::Utc;
 
 use crate::db::notices::outbox::Claimed;
 use crate::db::notices::prefs::Webhook;
+use crate::domain::ip_ranges::may_connect;
 use crate::domain::notice_text::describe;
 use crate::domain::time::zone;
-use crate::domain::webhook::{WebhookUrl, is_private};
+use crate::domain::webhook::WebhookUrl;
 
 /// Connect timeout.
 const CONNECT: Duration = Duration::from_secs(3);
@@ -30,8 +34,9 @@ pub enum HookError {
     Permanent(String),
 }
 
-/// Resolves `url`'s host and returns the address to connect to, or why not. The check is
-/// made on every address the name resolves to.
+/// Resolves `url`'s host and returns the address to connect to, or why not. Every address
+/// the name resolves to must pass (`ip_ranges::may_connect`): one refused address refuses the
+/// URL, so no answer order can pick it.
 pub async fn destination(url: &WebhookUrl, allow_private: bool) -> Result<SocketAddr, HookError> {
     let (host, port) = url.host_port();
     let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
@@ -42,10 +47,11 @@ pub async fn destination(url: &WebhookUrl, allow_private: bool) -> Result<Socket
             .map_err(|_| HookError::Transient("the host name does not resolve".into()))?
             .collect(),
     };
-    if !allow_private && addrs.iter().any(|a| is_private(a.ip())) {
-        return Err(HookError::Permanent(
-            "refused: the URL resolves to a loopback, private or link-local address".into(),
-        ));
+    if let Some(bad) = addrs.iter().find(|a| !may_connect(a.ip(), allow_private)) {
+        return Err(HookError::Permanent(format!(
+            "refused: the URL leads to {}, which is not a public address",
+            bad.ip()
+        )));
     }
     // IPv4 first: a name like `localhost` often lists ::1 before 127.0.0.1, and receivers
     // commonly listen on IPv4 only

@@ -30,13 +30,15 @@ pub struct Github {
     pub file: std::path::PathBuf,
 }
 
-fn signer() -> SigningKey {
+/// A fresh P-256 signing key.
+pub fn signer() -> SigningKey {
     let mut seed = [0u8; 32];
     rand::fill(&mut seed);
     SigningKey::from_slice(&seed).unwrap()
 }
 
-fn document(keys: &[(&str, &SigningKey)]) -> String {
+/// A key document (GitHub's shape) naming these keys.
+pub fn document(keys: &[(&str, &SigningKey)]) -> String {
     let entries: Vec<serde_json::Value> = keys
         .iter()
         .map(|(id, sk)| {
@@ -76,7 +78,8 @@ impl Drop for Github {
     }
 }
 
-fn sign_with(sk: &SigningKey, body: &[u8]) -> String {
+/// base64 DER signature over `body` with `sk`.
+pub fn sign_with(sk: &SigningKey, body: &[u8]) -> String {
     let sig: Signature = sk.sign(body);
     base64::engine::general_purpose::STANDARD.encode(sig.to_der().as_bytes())
 }
@@ -102,7 +105,8 @@ pub fn alert_body(tokens: &[String]) -> Vec<u8> {
     serde_json::to_vec(&alerts).unwrap()
 }
 
-async fn post_alert(
+/// POSTs a secret-scanning alert with these headers.
+pub async fn post_alert(
     app: &TestApp,
     key_id: &str,
     signature: &str,

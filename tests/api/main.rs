@@ -15,6 +15,7 @@ mod exposed;
 mod fairness;
 mod foundation;
 mod hardening;
+mod hardening3;
 mod helpers;
 mod key_api;
 mod key_edits;

@@ -22,9 +22,10 @@ pub struct UrlForm {
     url: String,
 }
 
-/// `POST /settings/notifications/webhook`: checks the URL (shape, and that it resolves to a
-/// public address unless private destinations are allowed), stores it with a new secret and
-/// shows the secret once. Every refusal is a 422 with the input kept.
+/// `POST /settings/notifications/webhook`: checks the URL (shape, and that every address it
+/// resolves to is public — or plain loopback, private or link-local where private destinations
+/// are allowed), stores it with a new secret and shows the secret once. Every refusal is a 422
+/// with the input kept. Each delivery checks again (`notify::webhook::destination`).
 pub async fn set(
     form: CsrfForm<UrlForm>,
     current: web::ReqData<CurrentUser>,
@@ -45,7 +46,7 @@ pub async fn set(
     };
     if let Err(e) = destination(&url, state.settings.notify.webhook_allow_private).await {
         let msg = match e {
-            HookError::Permanent(_) => "That URL points to a loopback, private or link-local address; webhooks only go to public addresses".to_owned(),
+            HookError::Permanent(_) => "That URL points to a loopback, private or link-local address, or another range that is not on the public internet; webhooks only go to public addresses".to_owned(),
             HookError::Transient(_) => "keydesk couldn't find that host — check the URL".to_owned(),
         };
         return render_page(

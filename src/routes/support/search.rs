@@ -29,6 +29,25 @@ pub struct AccountHit {
     pub api_keys_enabled: bool,
 }
 
+impl From<users::User> for AccountHit {
+    fn from(u: users::User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            role: u.role.as_str(),
+            api_keys_enabled: u.api_keys_enabled,
+        }
+    }
+}
+
+/// The hits of one kind of match; a search that ran two kinds names each.
+pub struct HitGroup {
+    /// What matched ("Key ending …Jx9QzA"); `None` when the search ran one kind only.
+    pub heading: Option<String>,
+    /// The accounts.
+    pub hits: Vec<AccountHit>,
+}
+
 #[derive(Template)]
 #[template(path = "support/search.html")]
 struct SearchPage {
@@ -37,7 +56,8 @@ struct SearchPage {
     searched: bool,
     full_key_pasted: bool,
     error: Option<String>,
-    hits: Vec<AccountHit>,
+    groups: Vec<HitGroup>,
+    any_hits: bool,
     page: i64,
     more: bool,
 }
@@ -68,6 +88,12 @@ fn ends(q: &str) -> Option<(&str, &str)> {
     (start_ok && end.len() == DISPLAY_TAIL_LEN && alnum(end)).then_some((start, end))
 }
 
+/// A key's end as a customer reads it out, without the `…`: exactly six base62 characters. It
+/// is searched as a key tail and as the start of an e-mail alike (`Jx9QzA` could be either).
+fn bare_tail(q: &str) -> Option<&str> {
+    (q.len() == DISPLAY_TAIL_LEN && q.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(q)
+}
+
 /// Renders the search page with a message and no results.
 fn refusal(
     current: &CurrentUser,
@@ -92,15 +118,17 @@ impl SearchPage {
             searched: false,
             full_key_pasted: false,
             error: None,
-            hits: Vec::new(),
+            groups: Vec::new(),
+            any_hits: false,
             page: 1,
             more: false,
         }
     }
 }
 
-/// `GET /support[?q=…]`: results for an e-mail prefix, an account id or a key prefix. A whole
-/// key in the address is refused (400) without being echoed: it belongs in the form (POST).
+/// `GET /support[?q=…]`: results for an e-mail prefix, an account id, a key's start or end
+/// (`…Jx9QzA`, or a bare `Jx9QzA`, which also searches e-mails). A whole key in the address is
+/// refused (400) without being echoed: it belongs in the form (POST).
 pub async fn search(
     query: web::Query<SearchQuery>,
     current: web::ReqData<CurrentUser>,
@@ -124,6 +152,7 @@ pub async fn search(
     let page = query.page.parse::<i64>().unwrap_or(1).clamp(1, 10_000);
     let mut conn = state.pool.get().await?;
     let mut more = false;
+    let mut by_tail = None;
     let users_found: Vec<users::User> = if q.is_empty() {
         Vec::new()
     } else if let Ok(id) = Uuid::parse_str(q) {
@@ -144,11 +173,37 @@ pub async fn search(
         found.sort_by(|a, b| a.email.cmp(&b.email));
         found
     } else {
+        // the key matches are few (at most 50): on the first page only
+        if page == 1
+            && let Some(tail) = bare_tail(q)
+        {
+            let ids = api_keys::accounts_by_key_tail(&mut conn, tail).await?;
+            let mut found = users::find_many(&mut conn, &ids).await?;
+            found.sort_by(|a, b| a.email.cmp(&b.email));
+            by_tail = Some((tail, found));
+        }
         let mut found =
             users::search_by_email_prefix(&mut conn, q, PAGE + 1, (page - 1) * PAGE).await?;
         more = found.len() as i64 > PAGE;
         found.truncate(PAGE as usize);
         found
+    };
+    let hits: Vec<AccountHit> = users_found.into_iter().map(AccountHit::from).collect();
+    let groups = match by_tail {
+        None => vec![HitGroup {
+            heading: None,
+            hits,
+        }],
+        Some((tail, found)) => vec![
+            HitGroup {
+                heading: Some(format!("Key ending …{tail}")),
+                hits: found.into_iter().map(AccountHit::from).collect(),
+            },
+            HitGroup {
+                heading: Some(format!("E-mail starting with “{q}”")),
+                hits,
+            },
+        ],
     };
     let page_view = SearchPage {
         layout: layout(&current, "Support"),
@@ -156,15 +211,8 @@ pub async fn search(
         searched: !q.is_empty(),
         full_key_pasted: false,
         error: None,
-        hits: users_found
-            .into_iter()
-            .map(|u| AccountHit {
-                id: u.id,
-                email: u.email,
-                role: u.role.as_str(),
-                api_keys_enabled: u.api_keys_enabled,
-            })
-            .collect(),
+        any_hits: groups.iter().any(|g| !g.hits.is_empty()),
+        groups,
         page,
         more,
     };
@@ -246,5 +294,18 @@ mod tests {
         assert!(looks_like_a_secret(PlainKey::generate().expose()));
         let secret = PlainKey::generate();
         assert!(looks_like_a_secret(&format!("{}…Jx9QzA", secret.expose())));
+    }
+
+    #[test]
+    fn six_base62_characters_are_a_bare_tail_and_nothing_else_is() {
+        assert_eq!(bare_tail("Jx9QzA"), Some("Jx9QzA"));
+        assert_eq!(
+            bare_tail("ana123"),
+            Some("ana123"),
+            "also searched as an e-mail"
+        );
+        for not in ["Jx9Qz", "Jx9QzA7", "ana@ex", "…Jx9QzA", "Jx9 zA", "Jx9QzÄ"] {
+            assert_eq!(bare_tail(not), None, "{not}");
+        }
     }
 }
