@@ -99,26 +99,13 @@ impl Application {
         let (metrics_port, metrics_server) = match settings.metrics_listen {
             None => (None, None),
             Some(addr) => {
-                let l = TcpListener::bind(addr)?;
-                let port = l.local_addr()?.port();
-                let (metrics, pool, last_used, usage) = (
+                let (port, server) = crate::routes::health::metrics_server(
+                    addr,
                     metrics.clone(),
-                    web::Data::new(pool.clone()),
-                    web::Data::new(last_used.clone()),
-                    web::Data::new(usage.clone()),
-                );
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .app_data(metrics.clone())
-                        .app_data(pool.clone())
-                        .app_data(last_used.clone())
-                        .app_data(usage.clone())
-                        .route("/metrics", web::get().to(crate::routes::health::metrics))
-                })
-                .workers(1)
-                .disable_signals()
-                .listen(l)?
-                .run();
+                    pool.clone(),
+                    last_used.clone(),
+                    usage.clone(),
+                )?;
                 (Some(port), Some(server))
             }
         };
@@ -317,6 +304,21 @@ fn pages(cfg: &mut web::ServiceConfig) {
                     web::resource("/api-keys/{id}/name")
                         .route(web::get().to(routes::api_keys::rename::page))
                         .route(web::post().to(routes::api_keys::rename::submit)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}/pause")
+                        .route(web::get().to(routes::api_keys::pause::pause_page))
+                        .route(web::post().to(routes::api_keys::pause::pause)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}/resume")
+                        .route(web::get().to(routes::api_keys::pause::resume_page))
+                        .route(web::post().to(routes::api_keys::pause::resume)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}/network")
+                        .route(web::get().to(routes::api_keys::network::show))
+                        .route(web::post().to(routes::api_keys::network::submit)),
                 )
                 .service(
                     web::resource("/api-keys/{id}/revoke")

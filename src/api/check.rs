@@ -9,8 +9,10 @@ use std::net::IpAddr;
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
+use crate::api::usage::Use;
 use crate::db::api_keys::{self, KeyAuth};
 use crate::domain::key_check::decide;
+use crate::domain::network::Placement;
 use crate::domain::usage::Outcome;
 use crate::domain::{AuthFailure, PlainKey};
 use crate::error::AppError;
@@ -85,17 +87,29 @@ async fn verify_uncounted(
     let Some(k) = found else {
         return Err(VerifyError::Refused(AuthFailure::Unknown));
     };
-    match decide(&k.facts()).err() {
-        Some(f) => {
-            if let Some(outcome) = Outcome::of_refusal(f) {
-                state.usage.record(k.id, outcome, caller.ip);
-            }
-            Err(VerifyError::Refused(f))
-        }
-        None => {
-            state.usage.record(k.id, Outcome::Ok, caller.ip);
+    let verdict = decide(&k.facts(), &k.binding(), caller.ip);
+    let (outcome, outside) = match verdict {
+        Ok(placement) => (Some(Outcome::Ok), placement == Placement::Outside),
+        Err(f) => (Outcome::of_refusal(f), false),
+    };
+    if let Some(outcome) = outcome {
+        let ip = caller.ip;
+        let user_agent = caller.user_agent;
+        state.usage.record(
+            k.id,
+            Use {
+                outcome,
+                ip,
+                user_agent,
+                outside,
+            },
+        );
+    }
+    match verdict {
+        Ok(_) => {
             state.last_used.record(k.id, caller.ip, caller.user_agent);
             Ok(k)
         }
+        Err(f) => Err(VerifyError::Refused(f)),
     }
 }

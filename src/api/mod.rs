@@ -67,21 +67,31 @@ static REFUSALS: LazyLock<[(String, String); AuthFailure::ALL.len()]> = LazyLock
             )
         };
         // The codes are fixed ASCII words, so the body is written directly.
-        let body = format!(
-            r#"{{"error":"invalid_token","error_code":"{}"}}"#,
-            f.as_str()
-        );
+        let error = if f.is_forbidden() {
+            "forbidden"
+        } else {
+            "invalid_token"
+        };
+        let body = format!(r#"{{"error":"{error}","error_code":"{}"}}"#, f.as_str());
         (challenge, body)
     })
 });
 
+/// The refusal of a presented key: 401 with the RFC 6750 challenge, or 403 when the key is
+/// valid but the place it is used from is not (`AuthFailure::is_forbidden`).
 fn unauthorized(f: AuthFailure) -> HttpResponse {
     let (challenge, body) = &REFUSALS[f as usize];
-    let mut res = HttpResponse::build(StatusCode::UNAUTHORIZED)
-        .insert_header((
+    let mut res = if f.is_forbidden() {
+        HttpResponse::build(StatusCode::FORBIDDEN)
+    } else {
+        let mut b = HttpResponse::build(StatusCode::UNAUTHORIZED);
+        b.insert_header((
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static(challenge.as_str()),
-        ))
+        ));
+        b
+    };
+    let mut res = res
         .content_type(header::ContentType::json())
         .body(body.as_str());
     res.extensions_mut().insert(Rendered);
@@ -249,7 +259,16 @@ mod tests {
     fn every_refusal_body_is_the_json_it_stands_for() {
         for f in AuthFailure::ALL {
             let res = unauthorized(f);
-            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            let (status, error) = if f.is_forbidden() {
+                (StatusCode::FORBIDDEN, "forbidden")
+            } else {
+                (StatusCode::UNAUTHORIZED, "invalid_token")
+            };
+            assert_eq!(res.status(), status);
+            assert_eq!(
+                res.headers().contains_key(header::WWW_AUTHENTICATE),
+                !f.is_forbidden()
+            );
             assert_eq!(
                 res.headers().get(header::CONTENT_TYPE).unwrap(),
                 "application/json"
@@ -261,7 +280,7 @@ mod tests {
             let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(
                 parsed,
-                serde_json::json!({ "error": "invalid_token", "error_code": f.as_str() })
+                serde_json::json!({ "error": error, "error_code": f.as_str() })
             );
             let challenge = &REFUSALS[f as usize].0;
             assert!(challenge.starts_with("Bearer realm=\"keydesk\""));

@@ -25,8 +25,50 @@ use crate::metrics::Metrics;
 
 const BATCH: usize = 1_000;
 
-/// First sighting, last sighting, requests.
-type Sighting = (DateTime<Utc>, DateTime<Utc>, i64);
+/// One key's requests from one address between two flushes.
+#[derive(Debug, Clone)]
+struct Sighting {
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    requests: i64,
+    /// Of them, refused (any reason).
+    refused: i64,
+    /// Of them, accepted from outside the allow list in dry-run.
+    outside: i64,
+    /// The latest user agent.
+    user_agent: Option<Box<str>>,
+}
+
+impl Sighting {
+    fn merge(&mut self, other: Sighting) {
+        self.first = self.first.min(other.first);
+        if other.last >= self.last {
+            self.last = other.last;
+            if other.user_agent.is_some() {
+                self.user_agent = other.user_agent;
+            }
+        }
+        self.requests += other.requests;
+        self.refused += other.refused;
+        self.outside += other.outside;
+    }
+}
+
+/// How one verification ended, as usage counts it.
+#[derive(Debug, Clone, Copy)]
+pub struct Use<'a> {
+    /// Accepted, or why not.
+    pub outcome: Outcome,
+    /// The client address, when known.
+    pub ip: Option<IpAddr>,
+    /// The client's user agent, when known.
+    pub user_agent: Option<&'a str>,
+    /// Accepted from outside the key's allow list in dry-run ("would have been refused").
+    pub outside: bool,
+}
+
+/// User agents are kept this long per address (the same cut as "last used").
+const USER_AGENT_MAX: usize = 256;
 
 #[derive(Default)]
 struct Pending {
@@ -88,8 +130,8 @@ impl UsageRecorder {
         rec
     }
 
-    /// Counts one verification of `key` that ended with `outcome`, from `ip` if known.
-    pub fn record(&self, key: Uuid, outcome: Outcome, ip: Option<IpAddr>) {
+    /// Counts one verification of `key` (`u`: its outcome and client).
+    pub fn record(&self, key: Uuid, u: Use<'_>) {
         if !self.0.enabled {
             return;
         }
@@ -99,22 +141,39 @@ impl UsageRecorder {
         };
         let full = p.len() >= self.0.max_entries;
         let mut missed = 0;
-        match p.hourly.get_mut(&(key, hour_of(now), outcome)) {
+        match p.hourly.get_mut(&(key, hour_of(now), u.outcome)) {
             Some(n) => *n += 1,
             None if !full => {
-                p.hourly.insert((key, hour_of(now), outcome), 1);
+                p.hourly.insert((key, hour_of(now), u.outcome), 1);
             }
             None => missed += 1,
         }
-        if let Some(ip) = ip {
+        if let Some(ip) = u.ip {
             let full = p.len() >= self.0.max_entries;
+            let refused = i64::from(u.outcome != Outcome::Ok);
+            let outside = i64::from(u.outside);
             match p.ips.get_mut(&(key, ip)) {
                 Some(seen) => {
-                    seen.1 = now;
-                    seen.2 += 1;
+                    seen.last = now;
+                    seen.requests += 1;
+                    seen.refused += refused;
+                    seen.outside += outside;
+                    if let Some(ua) = u.user_agent
+                        && seen.user_agent.as_deref() != Some(ua)
+                    {
+                        seen.user_agent = Some(cut(ua));
+                    }
                 }
                 None if !full => {
-                    p.ips.insert((key, ip), (now, now, 1));
+                    let seen = Sighting {
+                        first: now,
+                        last: now,
+                        requests: 1,
+                        refused,
+                        outside,
+                        user_agent: u.user_agent.map(cut),
+                    };
+                    p.ips.insert((key, ip), seen);
                 }
                 None => missed += 1,
             }
@@ -149,12 +208,15 @@ impl UsageRecorder {
         let seen: Vec<Seen> = batch
             .ips
             .iter()
-            .map(|(&(key_id, ip), &(first, last, requests))| Seen {
+            .map(|(&(key_id, ip), sighting)| Seen {
                 key_id,
                 ip: ip.to_string(),
-                first,
-                last,
-                requests,
+                first: sighting.first,
+                last: sighting.last,
+                requests: sighting.requests,
+                refused: sighting.refused,
+                outside: sighting.outside,
+                user_agent: sighting.user_agent.as_deref().map(str::to_owned),
             })
             .collect();
         let written = match self.0.pool.get().await {
@@ -194,11 +256,13 @@ impl UsageRecorder {
         for (k, n) in batch.hourly {
             *p.hourly.entry(k).or_insert(0) += n;
         }
-        for (k, (first, last, n)) in batch.ips {
-            let e = p.ips.entry(k).or_insert((first, last, 0));
-            e.0 = e.0.min(first);
-            e.1 = e.1.max(last);
-            e.2 += n;
+        for (k, sighting) in batch.ips {
+            match p.ips.get_mut(&k) {
+                Some(e) => e.merge(sighting),
+                None => {
+                    p.ips.insert(k, sighting);
+                }
+            }
         }
     }
 
@@ -213,6 +277,13 @@ impl UsageRecorder {
     }
 }
 
+fn cut(ua: &str) -> Box<str> {
+    match ua.char_indices().nth(USER_AGENT_MAX) {
+        Some((i, _)) => ua[..i].into(),
+        None => ua.into(),
+    }
+}
+
 fn warn(e: diesel::result::Error) {
     tracing::warn!(error = %e, "usage flush failed; will retry");
 }
@@ -220,6 +291,15 @@ fn warn(e: diesel::result::Error) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ok(ip: Option<IpAddr>) -> Use<'static> {
+        Use {
+            outcome: Outcome::Ok,
+            ip,
+            user_agent: Some("bot/1"),
+            outside: false,
+        }
+    }
 
     #[tokio::test]
     async fn the_buffer_is_bounded_and_overflow_is_counted() {
@@ -235,13 +315,13 @@ mod tests {
         let key = Uuid::new_v4();
         for i in 0..1000u32 {
             let ip = IpAddr::from(i.to_be_bytes());
-            rec.record(key, Outcome::Ok, Some(ip));
+            rec.record(key, ok(Some(ip)));
         }
         assert!(rec.pending() <= 10, "{}", rec.pending());
         assert!(rec.dropped() >= 990, "{}", rec.dropped());
         // known entries keep counting even when the buffer is full
         let before = rec.dropped();
-        rec.record(key, Outcome::Ok, None);
+        rec.record(key, ok(None));
         assert_eq!(rec.dropped(), before);
     }
 }

@@ -6,6 +6,7 @@ use diesel::pg::{Pg, PgValue};
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
+use crate::domain::network::NetworkMode;
 use crate::domain::notice::{Channel, NoticeKind};
 use crate::domain::usage::Outcome;
 use crate::domain::{AuditAction, AuthFailure, RevokeReason, Role, Scope, WalletKind};
@@ -33,6 +34,7 @@ text_enum!(
     AuditAction,
     AuthFailure,
     Channel,
+    NetworkMode,
     NoticeKind,
     Outcome,
     RevokeReason,

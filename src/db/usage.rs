@@ -62,6 +62,12 @@ pub struct Seen {
     pub last: DateTime<Utc>,
     /// Requests.
     pub requests: i64,
+    /// Of them, refused.
+    pub refused: i64,
+    /// Of them, accepted from outside the allow list in dry-run.
+    pub outside: i64,
+    /// The latest user agent.
+    pub user_agent: Option<String>,
 }
 
 /// Adds client-address sightings, then keeps only the `IPS_PER_KEY` most recent per key. When a
@@ -88,21 +94,35 @@ pub async fn add_client_ips(conn: &mut AsyncPgConnection, seen: &[Seen]) -> Quer
 
 async fn upsert_client_ips(conn: &mut AsyncPgConnection, seen: &[Seen]) -> QueryResult<usize> {
     let n = diesel::sql_query(
-        "INSERT INTO key_client_ips (key_id, client_ip, first_seen, last_seen, requests)
-         SELECT v.key_id, v.ip, v.first, v.last, v.n
-           FROM unnest($1, $2, $3, $4, $5) AS v(key_id, ip, first, last, n)
+        "INSERT INTO key_client_ips (key_id, client_ip, first_seen, last_seen, requests, refused,
+                                     outside, user_agent)
+         SELECT v.key_id, v.ip, v.first, v.last, v.n, v.refused, v.outside, v.ua
+           FROM unnest($1, $2, $3, $4, $5, $6, $7, $8)
+                AS v(key_id, ip, first, last, n, refused, outside, ua)
            JOIN api_keys k ON k.id = v.key_id
           ORDER BY v.key_id, v.ip
          ON CONFLICT (key_id, client_ip) DO UPDATE SET
              first_seen = least(key_client_ips.first_seen, excluded.first_seen),
              last_seen = greatest(key_client_ips.last_seen, excluded.last_seen),
-             requests = key_client_ips.requests + excluded.requests",
+             requests = key_client_ips.requests + excluded.requests,
+             refused = key_client_ips.refused + excluded.refused,
+             outside = key_client_ips.outside + excluded.outside,
+             user_agent = CASE WHEN excluded.last_seen >= key_client_ips.last_seen
+                               THEN coalesce(excluded.user_agent, key_client_ips.user_agent)
+                               ELSE key_client_ips.user_agent END",
     )
     .bind::<Array<SqlUuid>, _>(seen.iter().map(|s| s.key_id).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(seen.iter().map(|s| s.ip.as_str()).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(seen.iter().map(|s| s.first).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(seen.iter().map(|s| s.last).collect::<Vec<_>>())
     .bind::<Array<Int8>, _>(seen.iter().map(|s| s.requests).collect::<Vec<_>>())
+    .bind::<Array<Int8>, _>(seen.iter().map(|s| s.refused).collect::<Vec<_>>())
+    .bind::<Array<Int8>, _>(seen.iter().map(|s| s.outside).collect::<Vec<_>>())
+    .bind::<Array<diesel::sql_types::Nullable<Text>>, _>(
+        seen.iter()
+            .map(|s| s.user_agent.as_deref())
+            .collect::<Vec<_>>(),
+    )
     .execute(conn)
     .await?;
     let mut keys: Vec<Uuid> = seen.iter().map(|s| s.key_id).collect();
@@ -152,6 +172,12 @@ pub struct ClientIp {
     pub last_seen: DateTime<Utc>,
     /// Requests from it.
     pub requests: i64,
+    /// Of them, refused.
+    pub refused: i64,
+    /// Of them, accepted from outside the allow list in dry-run.
+    pub outside: i64,
+    /// The latest user agent from it.
+    pub user_agent: Option<String>,
 }
 
 /// A key's client addresses, most recent first.

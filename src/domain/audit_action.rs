@@ -29,6 +29,12 @@ text_enum! {
         KeyNoteChanged = "key.note_changed",
         /// A key's scopes changed (the event records before and after).
         KeyScopesChanged = "key.scopes_changed",
+        /// Its owner paused a key.
+        KeyPaused = "key.paused",
+        /// Its owner resumed a paused key.
+        KeyResumed = "key.resumed",
+        /// A key's network binding changed (the event records before and after).
+        KeyNetworkChanged = "key.network_changed",
         /// The password was entered again for a sensitive action.
         ReauthSucceeded = "reauth.succeeded",
         /// A wrong password was entered for a sensitive action.
@@ -86,6 +92,30 @@ impl AuditAction {
                 Some(s) => format!("Changed the scopes of “{name}” to {s}"),
                 None => format!("Changed the scopes of “{name}”"),
             },
+            AuditAction::KeyPaused => format!("Paused key “{name}”"),
+            AuditAction::KeyResumed => format!("Resumed key “{name}”"),
+            AuditAction::KeyNetworkChanged => {
+                let to = detail.get("to");
+                let mode = to
+                    .and_then(|t| t.get("mode"))
+                    .and_then(|m| m.as_str())
+                    .and_then(super::network::NetworkMode::parse);
+                let ranges = to
+                    .and_then(|t| t.get("ranges"))
+                    .and_then(|r| r.as_array())
+                    .map_or(0, Vec::len);
+                match mode {
+                    Some(super::network::NetworkMode::Off) | None => {
+                        format!("Turned off the network binding of “{name}”")
+                    }
+                    Some(super::network::NetworkMode::DryRun) => {
+                        format!("Set “{name}” to a dry-run of {ranges} network range(s)")
+                    }
+                    Some(super::network::NetworkMode::Enforce) => {
+                        format!("Bound “{name}” to {ranges} network range(s)")
+                    }
+                }
+            }
             AuditAction::ReauthSucceeded => "Confirmed the password".into(),
             AuditAction::ReauthFailed => "Entered a wrong password to confirm an action".into(),
             AuditAction::WalletLinked => format!("Linked {wallet}"),

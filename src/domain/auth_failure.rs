@@ -16,6 +16,12 @@ text_enum! {
         Expired = "expired",
         /// The account is not eligible right now (keys paused).
         AccountNotEligible = "account_not_eligible",
+        /// Paused by its owner.
+        Paused = "paused",
+        /// Used from an address outside the key's enforced allow list.
+        IpNotAllowed = "ip_not_allowed",
+        /// The key is bound to networks, and introspection named no `client_ip`.
+        ClientIpRequired = "client_ip_required",
     }
 }
 
@@ -29,7 +35,21 @@ impl AuthFailure {
             AuthFailure::Revoked => "The key was revoked",
             AuthFailure::Expired => "The key has expired",
             AuthFailure::AccountNotEligible => "The account's API keys are paused",
+            AuthFailure::Paused => "The key is paused by its owner",
+            AuthFailure::IpNotAllowed => "The key may not be used from this address",
+            AuthFailure::ClientIpRequired => {
+                "The key is bound to networks: send the client_ip of your caller"
+            }
         }
+    }
+
+    /// Refused for where the request came from, not for the key itself: `/api/v1/me`
+    /// answers 403 (the key is valid, the place is not), the others 401.
+    pub fn is_forbidden(self) -> bool {
+        matches!(
+            self,
+            AuthFailure::IpNotAllowed | AuthFailure::ClientIpRequired
+        )
     }
 }
 

@@ -19,6 +19,7 @@ pub mod key_health;
 pub mod key_name;
 pub mod key_status;
 pub mod limits;
+pub mod network;
 pub mod notice;
 pub mod notice_text;
 pub mod role;

@@ -22,6 +22,10 @@ text_enum! {
         ApiKeysDisabled = "api_keys_disabled",
         /// The "send test event" button (webhook only).
         WebhookTest = "webhook_test",
+        /// Its owner paused a key.
+        KeyPaused = "key_paused",
+        /// Its owner resumed a paused key.
+        KeyResumed = "key_resumed",
     }
 }
 
@@ -34,7 +38,9 @@ impl NoticeKind {
             NoticeKind::UsageAlert => Some(EventType::UsageAlert),
             NoticeKind::KeyExposedRevoked
             | NoticeKind::WalletUnlinked
-            | NoticeKind::ApiKeysDisabled => Some(EventType::Security),
+            | NoticeKind::ApiKeysDisabled
+            | NoticeKind::KeyPaused
+            | NoticeKind::KeyResumed => Some(EventType::Security),
             NoticeKind::WebhookTest => None,
         }
     }
@@ -49,6 +55,8 @@ impl NoticeKind {
             NoticeKind::WalletUnlinked => "account.wallet_unlinked",
             NoticeKind::ApiKeysDisabled => "account.api_keys_disabled",
             NoticeKind::WebhookTest => "webhook.test",
+            NoticeKind::KeyPaused => "key.paused",
+            NoticeKind::KeyResumed => "key.resumed",
         }
     }
 }
@@ -75,7 +83,7 @@ impl EventType {
             EventType::Expiry => "Keys expiring (daily digest)",
             EventType::NewAddress => "A key used from a new address",
             EventType::UsageAlert => "Usage alerts",
-            EventType::Security => "Security: key revoked as exposed, keys paused",
+            EventType::Security => "Security: key revoked as exposed, keys paused or resumed",
         }
     }
 

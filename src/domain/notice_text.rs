@@ -170,6 +170,28 @@ pub fn describe(kind: NoticeKind, payload: &Value, tz: Tz, now: DateTime<Utc>) -
                 String::new(),
             )],
         },
+        NoticeKind::KeyPaused => NoticeText {
+            summary: format!("“{name}” was paused"),
+            items: vec![item(
+                format!(
+                    "“{name}” ({}) was paused: every request with it is refused (401 paused) until it is resumed. If that wasn't you, revoke it.",
+                    s(payload, "prefix")
+                ),
+                "View key",
+                format!("/settings/api-keys/{key_id}"),
+            )],
+        },
+        NoticeKind::KeyResumed => NoticeText {
+            summary: format!("“{name}” was resumed"),
+            items: vec![item(
+                format!(
+                    "“{name}” ({}) was resumed and works again. If that wasn't you, revoke it.",
+                    s(payload, "prefix")
+                ),
+                "View key",
+                format!("/settings/api-keys/{key_id}"),
+            )],
+        },
         NoticeKind::WebhookTest => NoticeText {
             summary: "Test event".into(),
             items: vec![item(

@@ -20,6 +20,10 @@ text_enum! {
         Expired = "expired",
         /// Refused: the account's keys are paused.
         AccountNotEligible = "account_not_eligible",
+        /// Refused: paused by its owner.
+        Paused = "paused",
+        /// Refused: outside the key's enforced allow list (or no address to judge).
+        IpNotAllowed = "ip_not_allowed",
     }
 }
 
@@ -31,6 +35,10 @@ impl Outcome {
             AuthFailure::Revoked => Some(Outcome::Revoked),
             AuthFailure::Expired => Some(Outcome::Expired),
             AuthFailure::AccountNotEligible => Some(Outcome::AccountNotEligible),
+            AuthFailure::Paused => Some(Outcome::Paused),
+            AuthFailure::IpNotAllowed | AuthFailure::ClientIpRequired => {
+                Some(Outcome::IpNotAllowed)
+            }
             AuthFailure::Missing | AuthFailure::Malformed | AuthFailure::Unknown => None,
         }
     }
@@ -41,7 +49,9 @@ impl Outcome {
             Outcome::Ok => "Accepted",
             Outcome::Revoked => "Refused: revoked",
             Outcome::Expired => "Refused: expired",
-            Outcome::AccountNotEligible => "Refused: paused",
+            Outcome::AccountNotEligible => "Refused: account paused",
+            Outcome::Paused => "Refused: key paused",
+            Outcome::IpNotAllowed => "Refused: address not allowed",
         }
     }
 }
@@ -53,7 +63,7 @@ pub fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Requests by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts([i64; 4]);
+pub struct Counts([i64; Outcome::ALL.len()]);
 
 impl Counts {
     /// Adds `n` requests with `outcome`.

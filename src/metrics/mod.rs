@@ -44,7 +44,7 @@ impl Verified {
 }
 
 /// Outcomes of a key verification, in exposition order (the labels of `Verified`).
-pub const OUTCOMES: [&str; 8] = [
+pub const OUTCOMES: [&str; 11] = [
     "ok",
     "missing",
     "malformed",
@@ -52,6 +52,9 @@ pub const OUTCOMES: [&str; 8] = [
     "revoked",
     "expired",
     "account_not_eligible",
+    "paused",
+    "ip_not_allowed",
+    "client_ip_required",
     "unavailable",
 ];
 

@@ -64,10 +64,10 @@ impl Notifier {
     }
 }
 
-/// Runs the detectors every `APP_NOTIFY_DETECT_MS` (the first time at once) until stopped.
+/// Runs the detectors every `APP_NOTIFY_DETECT_MS` (the first time one interval after start,
+/// so an instance that restarts often does not run them more often) until stopped.
 async fn detectors(ctx: Arc<worker::Ctx>, mut stopped: watch::Receiver<bool>) {
     loop {
-        detect(&ctx).await;
         tokio::select! {
             _ = tokio::time::sleep(ctx.settings.detect_every) => {},
             _ = stopped.changed() => return,
@@ -75,6 +75,7 @@ async fn detectors(ctx: Arc<worker::Ctx>, mut stopped: watch::Receiver<bool>) {
         if *stopped.borrow() {
             return;
         }
+        detect(&ctx).await;
     }
 }
 

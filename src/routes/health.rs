@@ -80,3 +80,34 @@ pub async fn metrics(
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render(&pool, buffers))
 }
+
+/// The separate metrics listener on `addr` (`APP_METRICS_LISTEN`): one worker serving
+/// `/metrics` only. Returns the port it bound and the running server.
+pub fn metrics_server(
+    addr: std::net::SocketAddr,
+    metrics: web::Data<crate::metrics::Metrics>,
+    pool: crate::db::DbPool,
+    last_used: crate::api::last_used::LastUsedRecorder,
+    usage: crate::api::usage::UsageRecorder,
+) -> std::io::Result<(u16, actix_web::dev::Server)> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    let port = listener.local_addr()?.port();
+    let (pool, last_used, usage) = (
+        web::Data::new(pool),
+        web::Data::new(last_used),
+        web::Data::new(usage),
+    );
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(metrics.clone())
+            .app_data(pool.clone())
+            .app_data(last_used.clone())
+            .app_data(usage.clone())
+            .route("/metrics", web::get().to(self::metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((port, server))
+}

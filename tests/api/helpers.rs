@@ -15,7 +15,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use tokio::sync::OnceCell;
 
 /// Template databases are named after the migrations they hold, so an outdated one is never
-/// reused: `keydesk_test_template_<crc32 of the migration names>`.
+/// reused: `keydesk_tpl_<crc32 of the migration names>`.
 static TEMPLATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     use diesel::migration::MigrationSource;
     let names: Vec<String> =
@@ -25,7 +25,7 @@ static TEMPLATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             .map(|m| m.name().to_string())
             .collect();
     format!(
-        "keydesk_test_template_{:08x}",
+        "keydesk_tpl_{:08x}",
         crc32fast::hash(names.join(",").as_bytes())
     )
 });
@@ -74,6 +74,26 @@ async fn databases_like(c: &mut AsyncPgConnection, pattern: &str) -> Vec<String>
         .collect()
 }
 
+/// Templates of other migration sets kept beside the current one.
+const KEEP_OTHER_TEMPLATES: i64 = 2;
+
+/// The test templates beyond the `keep` newest, oldest first.
+async fn older_templates(c: &mut AsyncPgConnection, keep: i64) -> Vec<String> {
+    diesel::sql_query(
+        "SELECT datname FROM pg_database
+          WHERE (datname LIKE 'keydesk_tpl_%' OR datname LIKE 'keydesk_test_template_%')
+            AND datname NOT LIKE '%_building'
+          ORDER BY oid DESC OFFSET $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(keep + 1)
+    .load::<DbName>(c)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|d| d.datname)
+    .collect()
+}
+
 async fn sql(c: &mut AsyncPgConnection, q: &str) {
     diesel::sql_query(q).execute(c).await.unwrap();
 }
@@ -87,7 +107,10 @@ async fn ensure_template() {
             let mut c = admin_conn().await;
             sql(&mut c, &format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})")).await;
             let template = TEMPLATE.as_str();
-            for old in databases_like(&mut c, "keydesk_test_template_%").await {
+            // Other migration sets' templates: the newest few stay (a test run of another
+            // branch may be cloning from one right now), older ones go. Database OIDs grow
+            // with creation, so they order the templates by age.
+            for old in older_templates(&mut c, KEEP_OTHER_TEMPLATES).await {
                 if old != template {
                     sql(
                         &mut c,

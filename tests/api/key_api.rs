@@ -382,26 +382,39 @@ async fn the_openapi_document_matches_the_api() {
         ]
     );
     // every error code the server can send is documented, and nothing else
-    let documented: Vec<&str> =
-        doc["components"]["schemas"]["AuthError"]["properties"]["error_code"]["enum"]
+    let codes = |schema: &str| -> Vec<String> {
+        doc["components"]["schemas"][schema]["properties"]["error_code"]["enum"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|v| v.as_str().unwrap())
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    // every refusal is documented once: the 401s in AuthError, the 403s in Forbidden
+    use keydesk::domain::AuthFailure;
+    let (forbidden, unauthorized): (Vec<AuthFailure>, Vec<AuthFailure>) =
+        AuthFailure::ALL.iter().partition(|f| f.is_forbidden());
+    let names = |fs: Vec<AuthFailure>| -> Vec<String> {
+        fs.iter().map(|f| f.as_str().to_owned()).collect()
+    };
+    assert_eq!(codes("AuthError"), names(unauthorized));
+    assert_eq!(codes("Forbidden"), names(forbidden));
+    let refusals: Vec<String> =
+        doc["components"]["schemas"]["Introspection"]["properties"]["refusal"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
             .collect();
-    use keydesk::domain::AuthFailure::*;
-    let served: Vec<&str> = [
-        Missing,
-        Malformed,
-        Unknown,
-        Revoked,
-        Expired,
-        AccountNotEligible,
-    ]
-    .iter()
-    .map(|f| f.as_str())
-    .collect();
-    assert_eq!(documented, served);
+    let without_missing: Vec<String> = AuthFailure::ALL
+        .iter()
+        .filter(|f| **f != AuthFailure::Missing)
+        .map(|f| f.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        refusals, without_missing,
+        "introspection names every refusal"
+    );
     let scopes: Vec<&str> = doc["components"]["schemas"]["Scope"]["enum"]
         .as_array()
         .unwrap()

@@ -8,6 +8,7 @@
 )]
 
 mod api_keys;
+mod containment;
 mod create_key;
 mod e2e;
 mod e2e_roll;

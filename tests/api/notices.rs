@@ -573,6 +573,8 @@ async fn deliveries_are_counted_in_the_metrics() {
         s.notify.worker = true;
         s.notify.webhook_allow_private = true;
         s.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        // the queue-depth gauge is refreshed on the detectors' schedule
+        s.notify.detect_every = Duration::from_millis(200);
     })
     .await;
     app.eligible_user_logged_in().await;

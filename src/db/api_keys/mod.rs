@@ -5,6 +5,7 @@
 //! key; `eligibility` the facts the create rule is decided from; `page` the keys page's read
 //! model. Every query is filtered by the owning account, except the lookups by hash.
 
+mod bounds;
 pub mod edit;
 mod eligibility;
 mod exposure;
@@ -14,6 +15,7 @@ mod roll;
 mod search;
 mod verify;
 
+pub use bounds::{BindingOutcome, PauseOutcome, set_binding_for_account, set_paused_for_account};
 pub use edit::{NoteOutcome, ScopesOutcome, set_note_for_account, set_scopes_for_account};
 pub use eligibility::{count_active_for_account, eligibility_for_account};
 pub use exposure::{ExposureReport, Revoked, Sighting, revoke_exposed};
@@ -35,6 +37,7 @@ use super::audit::{self, NewEvent, Origin};
 use super::schema::api_keys;
 use crate::domain::eligibility::Eligibility;
 use crate::domain::key::HASH_VERSION;
+use crate::domain::network::{Binding, NetworkMode, Networks};
 use crate::domain::{
     AuditAction, Expiration, KeyDates, KeyHasher, KeyName, KeyNote, PlainKey, RevokeReason, Scope,
 };
@@ -83,6 +86,12 @@ pub struct KeyRow {
     pub exposed_url: Option<String>,
     /// What kind of place it was found in, as reported.
     pub exposed_source: Option<String>,
+    /// Paused by its owner since.
+    pub paused_at: Option<DateTime<Utc>>,
+    /// How its allow list applies.
+    pub network_mode: NetworkMode,
+    /// Its allow list.
+    pub networks: Vec<ipnet::IpNet>,
 }
 
 impl KeyRow {
@@ -93,6 +102,14 @@ impl KeyRow {
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
             rolled_at: self.rolled_at,
+        }
+    }
+
+    /// Its network binding.
+    pub fn binding(&self) -> Binding {
+        Binding {
+            mode: self.network_mode,
+            networks: Networks::from_stored(self.networks.clone()),
         }
     }
 

@@ -151,6 +151,15 @@ pub async fn roll_for_account(
             .returning(KeyRow::as_returning())
             .get_result(conn)
             .await?;
+        // the successor keeps the old key's network binding: a roll never loosens it
+        let new_row: KeyRow = diesel::update(api_keys::table.find(new_row.id))
+            .set((
+                api_keys::network_mode.eq(old.network_mode),
+                api_keys::networks.eq(&old.networks),
+            ))
+            .returning(KeyRow::as_returning())
+            .get_result(conn)
+            .await?;
         let old_row: KeyRow = if grace == Grace::Now {
             diesel::update(target)
                 .set((

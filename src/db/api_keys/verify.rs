@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{api_keys, users, wallets};
 use crate::domain::key_check::KeyFacts;
+use crate::domain::network::{Binding, NetworkMode, Networks};
 use crate::domain::usage::LastUse;
 use crate::domain::{KeyHash, Scope, WalletKind};
 
@@ -37,6 +38,12 @@ pub struct KeyAuth {
     pub api_keys_enabled: bool,
     /// Account has a self-custodied wallet.
     pub has_external_wallet: bool,
+    /// Paused by its owner.
+    pub paused: bool,
+    /// How its allow list applies.
+    pub network_mode: NetworkMode,
+    /// Its allow list.
+    pub networks: Vec<ipnet::IpNet>,
 }
 
 impl KeyAuth {
@@ -46,6 +53,15 @@ impl KeyAuth {
             revoked: self.revoked_at.is_some(),
             expired: self.expired == Some(true),
             account_eligible: self.api_keys_enabled && self.has_external_wallet,
+            paused: self.paused,
+        }
+    }
+
+    /// Its network binding.
+    pub fn binding(&self) -> Binding {
+        Binding {
+            mode: self.network_mode,
+            networks: Networks::from_stored(self.networks.clone()),
         }
     }
 }
@@ -75,6 +91,9 @@ pub async fn find_by_hash(
             api_keys::revoked_at,
             users::api_keys_enabled,
             has_external,
+            api_keys::paused_at.is_not_null(),
+            api_keys::network_mode,
+            api_keys::networks,
         ))
         .first(conn)
         .await

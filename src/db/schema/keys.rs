@@ -75,6 +75,12 @@ diesel::table! {
         exposed_url -> Nullable<Text>,
         /// What kind of place it was found in, as reported (content, commit, gist, npm, operator …).
         exposed_source -> Nullable<Text>,
+        /// Paused by its owner since (refused as paused until resumed); NULL = not paused. Distinct from the account-wide pause of eligibility.
+        paused_at -> Nullable<Timestamptz>,
+        /// off = any address; dry_run = addresses outside networks are accepted but counted; enforce = refused (ip_not_allowed).
+        network_mode -> Text,
+        /// The allow list: at most 20 IPv4/IPv6 ranges, canonical (no host bits).
+        networks -> Array<Cidr>,
     }
 }
 
@@ -91,6 +97,12 @@ diesel::table! {
         last_seen -> Timestamptz,
         /// The `requests` column of the `key_client_ips` table.
         requests -> Int8,
+        /// Requests from this address that were refused (any reason).
+        refused -> Int8,
+        /// Accepted requests from outside the key's allow list while it was in dry-run: they would have been refused.
+        outside -> Int8,
+        /// User agent of the latest request from this address, cut to 256 characters.
+        user_agent -> Nullable<Text>,
     }
 }
 

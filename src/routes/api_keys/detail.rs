@@ -47,6 +47,10 @@ pub struct IpRow {
     pub last_seen_title: String,
     /// Requests.
     pub requests: i64,
+    /// Of them, refused.
+    pub refused: i64,
+    /// Of them, accepted from outside the allow list in dry-run.
+    pub outside: i64,
 }
 
 /// A line of the key's history.
@@ -179,6 +183,8 @@ pub async fn page(
                 last_seen: relative(r.last_seen, now),
                 last_seen_title: format!("{} ({zone_name})", local_datetime(r.last_seen, tz)),
                 requests: r.requests,
+                refused: r.refused,
+                outside: r.outside,
             })
             .collect(),
         history: events

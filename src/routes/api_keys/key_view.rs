@@ -8,6 +8,7 @@ use super::exposure_view::ExposureView;
 use crate::db::api_keys::KeyRow;
 use crate::domain::KeyStatus;
 use crate::domain::key_status::{is_deletable, used_recently};
+use crate::domain::network::NetworkMode;
 use crate::domain::time::{local_date, local_datetime, relative};
 
 /// One row of the list.
@@ -56,14 +57,32 @@ pub struct KeyView {
     pub pause_reason: &'static str,
     /// Why and where it was found exposed, for a key revoked without its owner.
     pub exposure: Option<ExposureView>,
+    /// Paused by its owner (not only by the account's eligibility).
+    pub owner_paused: bool,
+    /// The network binding in a few words ("Off — any address", "Enforced: 2 ranges").
+    pub network: String,
+    /// Bound to networks (dry-run or enforced).
+    pub network_bound: bool,
     /// Its status is Paused.
     paused: bool,
 }
 
+/// Why a key its owner paused is paused.
+pub const OWNER_PAUSED: &str = "paused by you: requests get 401 paused until you resume it";
+
 impl KeyView {
     /// A row for `k`, with times in `tz`.
     pub fn new(k: &KeyRow, paused: bool, tz: Tz, now: DateTime<Utc>) -> Self {
-        let status = KeyStatus::of(k.dates(), paused, now);
+        let owner_paused = k.paused_at.is_some();
+        let status = KeyStatus::of(k.dates(), paused || owner_paused, now);
+        let binding = k.binding();
+        let ranges = binding.networks.ranges().len();
+        let plural = if ranges == 1 { "" } else { "s" };
+        let network = match binding.mode {
+            NetworkMode::Off => "Off — any address".to_owned(),
+            NetworkMode::DryRun => format!("Dry-run of {ranges} range{plural}"),
+            NetworkMode::Enforce => format!("Enforced: {ranges} range{plural}"),
+        };
         let zone = tz.name();
         let rolling = status == KeyStatus::Rolling;
         let (expires, expires_hint) = match k.expires_at {
@@ -116,7 +135,14 @@ impl KeyView {
                 .map(|t| relative(t, now))
                 .unwrap_or_default(),
             requests_24h: 0,
-            pause_reason: "",
+            pause_reason: if owner_paused && status == KeyStatus::Paused {
+                OWNER_PAUSED
+            } else {
+                ""
+            },
+            owner_paused,
+            network_bound: binding.mode != NetworkMode::Off,
+            network,
             exposure: ExposureView::of(k, tz, now),
             paused: status == KeyStatus::Paused,
         }
@@ -124,7 +150,7 @@ impl KeyView {
 
     /// The same row, saying why it is paused when it is.
     pub fn with_pause_reason(mut self, why: Option<&'static str>) -> Self {
-        if self.paused {
+        if self.paused && !self.owner_paused {
             self.pause_reason = why.unwrap_or_default();
         }
         self

@@ -4,7 +4,7 @@
 
 use chrono_tz::Tz;
 
-use crate::domain::usage::{Bucket, Outcome};
+use crate::domain::usage::Bucket;
 
 /// Width of the drawing area (viewBox units).
 const WIDTH: f64 = 720.0;
@@ -33,12 +33,8 @@ pub struct Bar {
     pub label: String,
     /// Accepted.
     pub ok: i64,
-    /// Refused: revoked.
-    pub revoked: i64,
-    /// Refused: expired.
-    pub expired: i64,
-    /// Refused: paused.
-    pub paused: i64,
+    /// Refused, for any reason (the summary table above splits them by reason).
+    pub refused: i64,
 }
 
 /// A chart: its bars, the largest bar's total (the scale), and whether anything happened.
@@ -79,9 +75,7 @@ impl Chart {
                     title: format!("{name}: {} accepted, {} refused", c.ok(), c.refused()),
                     label: name,
                     ok: c.ok(),
-                    revoked: c.get(Outcome::Revoked),
-                    expired: c.get(Outcome::Expired),
-                    paused: c.get(Outcome::AccountNotEligible),
+                    refused: c.refused(),
                 }
             })
             .collect();
