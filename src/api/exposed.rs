@@ -183,8 +183,9 @@ struct RevokeRequest {
 }
 
 /// `POST /api/v1/keys/revoke`: anyone holding keys may revoke them. The answer is the same
-/// `202` whether or not any key existed, so it tells nothing about which keys are real; calls
-/// are limited per client IP (in Postgres, so every instance counts together).
+/// `202` whether or not any key existed, so it tells nothing about which keys are real. Calls
+/// are limited per client (an IPv4 address or an IPv6 /64, `client_ip::limit_key`), in
+/// Postgres, so every instance counts together.
 pub async fn revoke_by_secret(
     req: HttpRequest,
     payload: web::Payload,
@@ -202,8 +203,7 @@ pub async fn revoke_by_secret(
             "Send application/json: {\"keys\": [\"phy_…\"]}.",
         ));
     }
-    let ip = crate::client_ip::client_ip(&req, &state.settings.trusted_proxies)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ip = crate::client_ip::client_limit_key(&req, &state.settings.trusted_proxies);
     {
         let mut conn = state.pool.get().await.map_err(AppError::from)?;
         let limit = state.settings.scanning.revoke_per_minute;

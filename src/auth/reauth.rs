@@ -2,13 +2,14 @@
 //! widening a key's scopes need the password entered within `APP_REAUTH_SECS` (signing in
 //! counts). Otherwise the same form comes back with a password field and the user's input;
 //! a right password continues the action. Checked attempts are throttled like sign-ins (per
-//! client IP and per e-mail, counted before argon2) and audited.
+//! client — an IPv4 address or an IPv6 /64 — and per e-mail, counted before argon2) and
+//! audited.
 
 use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
 
 use super::CurrentUser;
-use crate::client_ip::client_ip;
+use crate::client_ip::client_limit_key;
 use crate::config::Secret;
 use crate::db::audit::{self, NewEvent};
 use crate::db::throttle::{self, Admission};
@@ -76,8 +77,7 @@ pub async fn confirm(
     }
     let email_lower = current.user.email.to_lowercase();
     let window = settings.login_lockout.as_secs() as i64;
-    let ip = client_ip(req, &settings.trusted_proxies)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ip = client_limit_key(req, &settings.trusted_proxies);
     let mut conn = state.pool.get().await?;
     if let Admission::Refused { retry_after } =
         throttle::admit_ip(&mut conn, &ip, settings.login_max_failures_per_ip, window).await?
@@ -87,6 +87,8 @@ pub async fn confirm(
     if let Admission::Refused { retry_after } =
         throttle::admit_email(&mut conn, &email_lower, settings.login_max_failures, window).await?
     {
+        // nothing checked: the client's count gets the attempt back (as at sign-in)
+        throttle::give_back_ip(&mut conn, &ip).await?;
         return Ok(Reauth::Throttled(retry_after));
     }
     let place = match state.password_hasher.place() {

@@ -14,6 +14,7 @@ mod e2e_roll;
 mod exposed;
 mod foundation;
 mod hardening;
+mod hardening3b;
 mod helpers;
 mod key_api;
 mod key_edits;
