@@ -1,7 +1,12 @@
-//! Hardening, round 3 (b): limits per client (an IPv6 /64), and a locked account's refusals
+//! Hardening, round 3 (b): one lock order, so rolls racing revokes never fail and a reported
+//! key never keeps working; limits per client (an IPv6 /64), and a locked account's refusals
 //! not counted against its address.
 
 use crate::helpers::*;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use keydesk::db::schema::api_keys;
+use uuid::Uuid;
 
 fn encode(pairs: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
@@ -52,6 +57,154 @@ async fn revoke_by_secret_from(app: &TestApp, xff: &str, keys: &[&str]) -> u16 {
         .status()
         .as_u16()
 }
+async fn me_status(app: &TestApp, secret: &str) -> u16 {
+    app.me(Some(&format!("Bearer {secret}")))
+        .await
+        .status()
+        .as_u16()
+}
+
+// ---- 4. One lock order ----
+
+/// A signed-in session of `user` (its own cookie), with the CSRF token and roll request id of
+/// `key`'s roll page.
+async fn roll_session(app: &TestApp, user: &TestUser, key: Uuid) -> (String, String, String) {
+    assert_eq!(app.login(&user.email, &user.password).await.status(), 303);
+    let (status, page) = app
+        .get_html(&format!("/settings/api-keys/{key}/roll"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    (app.cookies(), csrf_in(&page), request_id_in(&page))
+}
+
+/// A signed-in session of `user` with the CSRF token of `key`'s revoke page.
+async fn revoke_session(app: &TestApp, user: &TestUser, key: Uuid) -> (String, String) {
+    assert_eq!(app.login(&user.email, &user.password).await.status(), 303);
+    let (status, page) = app
+        .get_html(&format!("/settings/api-keys/{key}/revoke"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    (app.cookies(), csrf_in(&page))
+}
+
+enum Revoker {
+    /// `POST /api/v1/keys/revoke` with the secret.
+    Public,
+    /// The owner's revoke form: (cookie, csrf).
+    Owner(String, String),
+}
+
+#[tokio::test]
+async fn sixty_rolls_racing_revokes_of_the_same_keys_never_fail_and_every_revoke_holds() {
+    const ACCOUNTS: usize = 6;
+    const KEYS: usize = 10;
+    let app = spawn_app_with(TestDb::new().await, |s| {
+        s.scanning.revoke_per_minute = 1000;
+        s.db_pool_size = 24;
+    })
+    .await;
+    // (secret, id, roll session, revoker)
+    let mut pairs = Vec::new();
+    for a in 0..ACCOUNTS {
+        let user = app.eligible_user_logged_in().await;
+        let mut keys = Vec::new();
+        for k in 0..KEYS {
+            let secret = app.create_key_secret(&format!("bot-{a}-{k}")).await;
+            keys.push((app.key_id_of(&secret).await, secret));
+        }
+        for (k, (id, secret)) in keys.into_iter().enumerate() {
+            let roll = roll_session(&app, &user, id).await;
+            let revoker = if k % 2 == 0 {
+                Revoker::Public
+            } else {
+                let (cookie, csrf) = revoke_session(&app, &user, id).await;
+                Revoker::Owner(cookie, csrf)
+            };
+            pairs.push((secret, id, roll, revoker));
+        }
+    }
+    let n = pairs.len();
+    assert!(n >= 40);
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(2 * n));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (secret, id, (cookie, csrf, rid), revoker) in &pairs {
+        let (client, base) = (app.client.clone(), app.address.clone());
+        let go = start.clone();
+        let body = encode(&[
+            ("csrf_token", csrf),
+            ("grace", "24h"),
+            ("expiration", "30"),
+            ("request_id", rid),
+        ]);
+        let cookie = cookie.clone();
+        let id = *id;
+        tasks.spawn(async move {
+            go.wait().await;
+            let res = client
+                .post(format!("{base}/settings/api-keys/{id}/roll"))
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            ("roll", id, res.status().as_u16())
+        });
+        let (client, base) = (app.client.clone(), app.address.clone());
+        let go = start.clone();
+        let req = match revoker {
+            Revoker::Public => client
+                .post(format!("{base}/api/v1/keys/revoke"))
+                .json(&serde_json::json!({ "keys": [secret] })),
+            Revoker::Owner(cookie, csrf) => client
+                .post(format!("{base}/settings/api-keys/{id}/revoke"))
+                .header("cookie", cookie.clone())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(encode(&[("csrf_token", csrf)])),
+        };
+        let what = match revoker {
+            Revoker::Public => "public revoke",
+            Revoker::Owner(..) => "owner revoke",
+        };
+        // spread over the time a roll takes, so revokes meet rolls at every stage
+        let lag = std::time::Duration::from_millis(rand::random_range(0..1200));
+        tasks.spawn(async move {
+            go.wait().await;
+            tokio::time::sleep(lag).await;
+            let res = req.send().await.unwrap();
+            (what, id, res.status().as_u16())
+        });
+    }
+    let mut failures = Vec::new();
+    let mut seen = std::collections::BTreeMap::new();
+    while let Some(done) = tasks.join_next().await {
+        let (what, id, status) = done.unwrap();
+        *seen.entry((what, status)).or_insert(0) += 1;
+        let expected: &[u16] = match what {
+            "roll" => &[200, 409],
+            "public revoke" => &[202],
+            _ => &[303],
+        };
+        if !expected.contains(&status) {
+            failures.push(format!("{what} {id}: {status}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:?} (every answer: {seen:?})");
+    for (secret, id, _, _) in &pairs {
+        let row = app.key_row(*id).await;
+        assert!(row.revoked_at.is_some(), "key {id} kept working");
+        assert_eq!(me_status(&app, secret).await, 401, "key {id} still works");
+    }
+    let mut c = app.conn().await;
+    let revoked: i64 = api_keys::table
+        .filter(api_keys::revoked_at.is_not_null())
+        .count()
+        .get_result(&mut c)
+        .await
+        .unwrap();
+    assert!(revoked >= n as i64);
+}
+
 // ---- 8. Limits per client, not per address ----
 
 fn behind_proxy(s: &mut keydesk::config::Settings) {
