@@ -1,12 +1,17 @@
-//! Hardening, round 3 (b): one lock order, so rolls racing revokes never fail and a reported
-//! key never keeps working; limits per client (an IPv6 /64), and a locked account's refusals
-//! not counted against its address.
+//! Hardening, round 3 (b): sudo mode covers every loosening (re-dating later, webhooks,
+//! switching a security notice off); one lock order, so rolls racing revokes never fail and a
+//! reported key never keeps working; limits per client (an IPv6 /64), and a locked account's
+//! refusals not counted against its address.
 
 use crate::helpers::*;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use keydesk::db::notices::prefs;
 use keydesk::db::schema::api_keys;
+use keydesk::domain::notice::{Channel, EventType};
 use uuid::Uuid;
+
+const ASKED: &str = "Confirm your password to continue";
 
 fn encode(pairs: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
@@ -57,11 +62,255 @@ async fn revoke_by_secret_from(app: &TestApp, xff: &str, keys: &[&str]) -> u16 {
         .status()
         .as_u16()
 }
+
+async fn expires_at(app: &TestApp, id: Uuid) -> Option<chrono::DateTime<chrono::Utc>> {
+    app.key_row(id).await.expires_at
+}
+
 async fn me_status(app: &TestApp, secret: &str) -> u16 {
     app.me(Some(&format!("Bearer {secret}")))
         .await
         .status()
         .as_u16()
+}
+
+// ---- 3. Sudo mode covers every loosening ----
+
+#[tokio::test]
+async fn re_dating_an_expired_key_to_never_asks_for_the_password_and_changes_nothing_until_given() {
+    let app = spawn_app().await;
+    let user = app.eligible_user_logged_in().await;
+    let secret = app
+        .create_key_secret_with(&[("name", "old-bot"), ("expiration", "7")])
+        .await;
+    let id = app.key_id_of(&secret).await;
+    let mut c = app.conn().await;
+    diesel::sql_query("UPDATE api_keys SET expires_at = now() - interval '1 hour' WHERE id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let expired_at = expires_at(&app, id).await;
+    assert_eq!(me_status(&app, &secret).await, 401);
+    app.age_password_entry(601).await;
+
+    let res = app.act(id, "expiration", &[("expiration", "never")]).await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains(ASKED), "{page}");
+    assert!(page.contains("type=\"password\""), "{page}");
+    assert!(
+        page.contains("<option value=\"never\" selected>"),
+        "kept: {page}"
+    );
+    assert_eq!(expires_at(&app, id).await, expired_at, "nothing changed");
+    assert_eq!(me_status(&app, &secret).await, 401);
+
+    let res = app
+        .act(
+            id,
+            "expiration",
+            &[("expiration", "never"), ("password", "wrong-password-1")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(expires_at(&app, id).await, expired_at, "nothing changed");
+
+    let res = app
+        .act(
+            id,
+            "expiration",
+            &[("expiration", "never"), ("password", &user.password)],
+        )
+        .await;
+    assert_redirects_to(&res, "/settings/api-keys");
+    assert_eq!(expires_at(&app, id).await, None);
+    assert_eq!(me_status(&app, &secret).await, 200);
+}
+
+#[tokio::test]
+async fn moving_an_expiry_later_needs_the_password_and_an_earlier_one_does_not() {
+    let app = spawn_app().await;
+    let user = app.eligible_user_logged_in().await;
+    let secret = app
+        .create_key_secret_with(&[("name", "dated-bot"), ("expiration", "30")])
+        .await;
+    let id = app.key_id_of(&secret).await;
+    let thirty = expires_at(&app, id).await.unwrap();
+    app.age_password_entry(601).await;
+
+    // later (a year): asked, nothing changes
+    let res = app.act(id, "expiration", &[("expiration", "365")]).await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(page.contains(ASKED), "{page}");
+    assert!(
+        page.contains("<option value=\"365\" selected>"),
+        "kept: {page}"
+    );
+    assert_eq!(expires_at(&app, id).await, Some(thirty));
+
+    // earlier (7 days): no password needed
+    let res = app.act(id, "expiration", &[("expiration", "7")]).await;
+    assert_redirects_to(&res, "/settings/api-keys");
+    let seven = expires_at(&app, id).await.unwrap();
+    assert!(seven < thirty);
+    let events = app.events(user.id, "key.expiration_changed").await;
+    assert_eq!(events.len(), 1, "only the earlier date went through");
+
+    // later again, with the password given in the form: done
+    let res = app
+        .act(
+            id,
+            "expiration",
+            &[("expiration", "60"), ("password", &user.password)],
+        )
+        .await;
+    assert_redirects_to(&res, "/settings/api-keys");
+    assert!(expires_at(&app, id).await.unwrap() > thirty);
+}
+
+async fn webhook_url(app: &TestApp, account: Uuid) -> Option<String> {
+    let mut c = app.conn().await;
+    prefs::find_webhook_for_account(&mut c, account)
+        .await
+        .unwrap()
+        .map(|h| h.url)
+}
+
+async fn set_webhook(app: &TestApp, url: &str, password: Option<&str>) -> (u16, String) {
+    let token = app.csrf().await;
+    let mut pairs = vec![("csrf_token", token.as_str()), ("url", url)];
+    if let Some(p) = password {
+        pairs.push(("password", p));
+    }
+    let res = app
+        .post_form("/settings/notifications/webhook", &pairs)
+        .await;
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn adding_or_changing_a_webhook_needs_the_password_and_removing_it_does_not() {
+    let app = spawn_app_with(TestDb::new().await, |s| {
+        s.notify.webhook_allow_private = true;
+    })
+    .await;
+    let user = app.eligible_user_logged_in().await;
+    app.age_password_entry(601).await;
+    let first = "http://127.0.0.1:9/first-hook";
+
+    let (status, page) = set_webhook(&app, first, None).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains(ASKED), "{page}");
+    assert!(page.contains("id=\"webhook-password\""), "{page}");
+    assert!(page.contains(&format!("value=\"{first}\"")), "kept: {page}");
+    assert!(!page.contains("id=\"webhook-secret\""), "no secret: {page}");
+    assert_eq!(webhook_url(&app, user.id).await, None, "nothing saved");
+
+    let (status, _) = set_webhook(&app, first, Some("wrong-password-1")).await;
+    assert_eq!(status, 422);
+    assert_eq!(webhook_url(&app, user.id).await, None, "nothing saved");
+
+    let (status, page) = set_webhook(&app, first, Some(&user.password)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("id=\"webhook-secret\""), "{page}");
+    assert_eq!(webhook_url(&app, user.id).await.as_deref(), Some(first));
+
+    // changing it: asked again once the password is old
+    app.age_password_entry(601).await;
+    let (status, page) = set_webhook(&app, "http://127.0.0.1:9/second-hook", None).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains(ASKED), "{page}");
+    assert_eq!(webhook_url(&app, user.id).await.as_deref(), Some(first));
+
+    // removing it tightens: no password
+    let token = app.csrf().await;
+    let res = app
+        .post_form(
+            "/settings/notifications/webhook/delete",
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_redirects_to(&res, "/settings/notifications");
+    assert_eq!(webhook_url(&app, user.id).await, None);
+}
+
+/// Every switch that is on by default, except those in `off`, plus `extra`.
+fn switches(off: &[&str], extra: &[&str]) -> Vec<String> {
+    let mut on: Vec<String> = EventType::ALL
+        .iter()
+        .flat_map(|e| Channel::ALL.iter().map(move |c| (*e, *c)))
+        .filter(|(e, c)| e.default_on(*c))
+        .map(|(e, c)| format!("{}.{}", e.as_str(), c.as_str()))
+        .filter(|n| !off.contains(&n.as_str()))
+        .collect();
+    on.extend(extra.iter().map(|s| (*s).to_owned()));
+    on
+}
+
+async fn save_switches(app: &TestApp, on: &[String], password: Option<&str>) -> (u16, String) {
+    let token = app.csrf().await;
+    let mut pairs: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+    pairs.extend(on.iter().map(|n| (n.as_str(), "on")));
+    if let Some(p) = password {
+        pairs.push(("password", p));
+    }
+    let res = app.post_form("/settings/notifications", &pairs).await;
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+async fn switch_on(app: &TestApp, account: Uuid, e: EventType, c: Channel) -> bool {
+    let mut conn = app.conn().await;
+    prefs::for_account(&mut conn, account)
+        .await
+        .unwrap()
+        .on(e, c)
+}
+
+#[tokio::test]
+async fn switching_a_security_notice_off_needs_the_password_and_switching_on_does_not() {
+    let app = spawn_app().await;
+    let user = app.eligible_user_logged_in().await;
+    app.age_password_entry(601).await;
+
+    let off = switches(&["security.email"], &[]);
+    let (status, page) = save_switches(&app, &off, None).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains(ASKED), "{page}");
+    assert!(page.contains("id=\"prefs-password\""), "{page}");
+    // the switches come back as sent
+    assert!(
+        page.contains("id=\"pref-security.email\" aria-label"),
+        "kept off: {page}"
+    );
+    assert!(page.contains("id=\"pref-expiry.email\" checked"), "{page}");
+    assert!(switch_on(&app, user.id, EventType::Security, Channel::Email).await);
+
+    // use from a new address is a security event too
+    let quiet = switches(&["new_address.in_app"], &[]);
+    let (status, _) = save_switches(&app, &quiet, None).await;
+    assert_eq!(status, 422);
+    assert!(switch_on(&app, user.id, EventType::NewAddress, Channel::InApp).await);
+
+    let (status, _) = save_switches(&app, &off, Some("wrong-password-1")).await;
+    assert_eq!(status, 422);
+    assert!(switch_on(&app, user.id, EventType::Security, Channel::Email).await);
+
+    let (status, page) = save_switches(&app, &off, Some(&user.password)).await;
+    assert_eq!(status, 303, "{page}");
+    assert!(!switch_on(&app, user.id, EventType::Security, Channel::Email).await);
+
+    // switching on (and a non-security event off) needs no password
+    app.age_password_entry(601).await;
+    let on = switches(&["expiry.email"], &["security.email", "new_address.email"]);
+    let (status, page) = save_switches(&app, &on, None).await;
+    assert_eq!(status, 303, "{page}");
+    assert!(switch_on(&app, user.id, EventType::Security, Channel::Email).await);
+    assert!(switch_on(&app, user.id, EventType::NewAddress, Channel::Email).await);
+    assert!(!switch_on(&app, user.id, EventType::Expiry, Channel::Email).await);
 }
 
 // ---- 4. One lock order ----

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{KeyRow, count_active_for_account, find_for_account, name_taken, record_key_event};
 use crate::db::audit::Origin;
 use crate::db::schema::api_keys;
+use crate::domain::expiration::extends;
 use crate::domain::key_status::is_expired;
 use crate::domain::{AuditAction, MAX_ACTIVE_KEYS};
 
@@ -95,6 +96,8 @@ pub enum ExpirationOutcome {
     NotFound,
     /// Re-dating would make an expired key active beyond the 10-key limit.
     LimitReached,
+    /// The new date lets the key work longer, and no recent password allows that.
+    NeedsPassword,
 }
 
 fn is_unique_violation(e: &diesel::result::Error) -> bool {
@@ -160,12 +163,15 @@ pub async fn rename_for_account(
 
 /// Changes a key's expiry (and the preset it came from) under the account-row lock:
 /// re-dating an expired key makes it active again, so it passes the same 10-key check as
-/// creating one. A rolling key's end is its grace period's: it can't be re-dated.
+/// creating one. A rolling key's end is its grace period's: it can't be re-dated. A date that
+/// lets the key work longer (`extends`, judged on the locked row) needs `may_extend`: the
+/// caller had a recent password.
 pub async fn set_expiration_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     id: Uuid,
     (expires_at, expiry_days): (Option<DateTime<Utc>>, Option<i16>),
+    may_extend: bool,
     origin: &Origin,
 ) -> QueryResult<ExpirationOutcome> {
     crate::db::retry::transaction!(conn, async move |conn| {
@@ -183,6 +189,9 @@ pub async fn set_expiration_for_account(
         }
         if before.rolled_at.is_some() {
             return Ok(ExpirationOutcome::Rolling);
+        }
+        if !may_extend && extends(before.expires_at, expires_at) {
+            return Ok(ExpirationOutcome::NeedsPassword);
         }
         let now = crate::db::now(conn).await?; // the database's clock decides "active"
         let was_active = !is_expired(before.expires_at, now);
