@@ -92,9 +92,12 @@ pub async fn submit(
             .await;
         }
     };
-    // Sudo mode: asked here on the row as read; the transaction judges the locked row again.
+    // Sudo mode: asked here on the row as read (not for a key that can't change anyway: that
+    // gets its 409); the transaction judges the locked row again.
     let before = owned_key(&state, &current, id).await?;
-    let may_extend = extends(before.expires_at, expiration.as_option());
+    let may_extend = before.revoked_at.is_none()
+        && before.rolled_at.is_none()
+        && extends(before.expires_at, expiration.as_option());
     if may_extend {
         let asked = reauth::confirm(&req, &session, &current, &state, &form.password, now).await?;
         if asked != Reauth::Confirmed {
