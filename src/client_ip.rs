@@ -1,8 +1,10 @@
 //! The client's IP address. The TCP peer, unless the peer is one of `APP_TRUSTED_PROXIES`:
 //! then the rightmost `X-Forwarded-For` hop that is not itself a trusted proxy (the hops to its
 //! left were written by the client and prove nothing). No other code reads forwarding headers.
+//! Rate limits count per client, not per address (`limit_key`): one IPv6 client holds a whole
+//! /64 and can rotate through it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use actix_web::HttpRequest;
 use ipnet::IpNet;
@@ -36,6 +38,29 @@ pub fn client_ip(req: &HttpRequest, proxies: &[IpNet]) -> Option<IpAddr> {
         last = ip;
     }
     Some(last)
+}
+
+/// The client a rate limit counts for `ip`: an IPv4 address as itself (an IPv4-mapped IPv6
+/// address, `::ffff:a.b.c.d`, is that IPv4 address), an IPv6 address as its /64 — the block one
+/// subscriber or host is given, whose addresses it can use at will. At most 24 characters
+/// (`ffff:ffff:ffff:ffff::/64`).
+pub fn limit_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{}/64", Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+/// The rate-limit key of `req`'s client (`limit_key`; `unknown` without a peer address). The
+/// sign-in, password-confirmation and revoke-by-secret limits all count by it.
+pub fn client_limit_key(req: &HttpRequest, proxies: &[IpNet]) -> String {
+    client_ip(req, proxies).map_or_else(|| "unknown".to_owned(), limit_key)
 }
 
 #[cfg(test)]
@@ -78,5 +103,25 @@ mod tests {
             Some(ip("10.0.0.7"))
         );
         assert_eq!(client_ip(&req("10.0.0.2", None), &lb), Some(ip("10.0.0.2")));
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_and_ipv4_by_the_address() {
+        let key = |s: &str| limit_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:aa:bb::1"), "2001:db8:aa:bb::/64");
+        assert_eq!(key("2001:db8:aa:bb:ffff:1:2:3"), "2001:db8:aa:bb::/64");
+        assert_ne!(key("2001:db8:aa:bc::1"), key("2001:db8:aa:bb::1"));
+        assert_eq!(key("::1"), "::/64");
+        assert_eq!(key("fe80::1:2"), "fe80::/64");
+        assert_eq!(
+            key("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+            "ffff:ffff:ffff:ffff::/64"
+        );
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_ne!(key("203.0.113.9"), key("203.0.113.10"));
+        // IPv4-mapped IPv6 is the IPv4 client; the deprecated IPv4-compatible form is not
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("::203.0.113.9"), "::/64");
+        assert!(key("ffff:ffff:ffff:ffff::").len() <= 64);
     }
 }

@@ -45,7 +45,9 @@ pub const RETRY_AFTER_UNAVAILABLE: u64 = 5;
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        if crate::db::is_unavailable(&e) {
+        // A transaction that still lost its race after being run again (`db::retry`) changed
+        // nothing: the client should retry, as after an outage.
+        if crate::db::is_unavailable(&e) || crate::db::retry::is_retryable(&e) {
             AppError::Unavailable(e.to_string())
         } else {
             AppError::Internal(anyhow::Error::new(e).context("database query failed"))

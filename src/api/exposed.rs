@@ -183,8 +183,10 @@ struct RevokeRequest {
 }
 
 /// `POST /api/v1/keys/revoke`: anyone holding keys may revoke them. The answer is the same
-/// `202` whether or not any key existed, so it tells nothing about which keys are real; calls
-/// are limited per client IP (in Postgres, so every instance counts together).
+/// `202` whether or not any key existed, so it tells nothing about which keys are real, and
+/// only once the revocation is committed (else 503 + `Retry-After`: nothing was revoked).
+/// Calls are limited per client (an IPv4 address or an IPv6 /64, `client_ip::limit_key`), in
+/// Postgres, so every instance counts together.
 pub async fn revoke_by_secret(
     req: HttpRequest,
     payload: web::Payload,
@@ -202,8 +204,7 @@ pub async fn revoke_by_secret(
             "Send application/json: {\"keys\": [\"phy_…\"]}.",
         ));
     }
-    let ip = crate::client_ip::client_ip(&req, &state.settings.trusted_proxies)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ip = crate::client_ip::client_limit_key(&req, &state.settings.trusted_proxies);
     {
         let mut conn = state.pool.get().await.map_err(AppError::from)?;
         let limit = state.settings.scanning.revoke_per_minute;
@@ -252,7 +253,12 @@ pub async fn revoke_by_secret(
         .iter()
         .filter_map(|k| sighting(&state, k.trim(), None, None))
         .collect();
-    revoke(&state, &sightings, RevokeReason::Reported, "public", &req).await?;
+    // The 202 says the keys are revoked: when the transaction could not commit (even run
+    // again, `db::retry`), nothing was, and the caller is told to send the same call again.
+    if let Err(e) = revoke(&state, &sightings, RevokeReason::Reported, "public", &req).await {
+        let why = format!("revoke-by-secret not committed, nothing revoked: {e}");
+        return Err(AppError::Unavailable(why).into());
+    }
     Ok(HttpResponse::Accepted().json(serde_json::json!({
         "status": "accepted",
         "message": "Every key in the request that was valid is now revoked.",

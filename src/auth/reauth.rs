@@ -1,14 +1,18 @@
-//! Recent authentication ("sudo mode", as GitHub calls it): creating a key, rolling one and
-//! widening a key's scopes need the password entered within `APP_REAUTH_SECS` (signing in
-//! counts). Otherwise the same form comes back with a password field and the user's input;
-//! a right password continues the action. Checked attempts are throttled like sign-ins (per
-//! client IP and per e-mail, counted before argon2) and audited.
+//! Recent authentication ("sudo mode", as GitHub calls it): every change that loosens what a
+//! key or the account allows needs the password entered within `APP_REAUTH_SECS` (signing in
+//! counts) — creating a key, rolling one, widening a key's scopes, re-dating a key so it works
+//! longer (later, never, or active again), adding or changing the webhook, and switching a
+//! security notice off (`EventType::is_security`). Tightening never does. Otherwise the same
+//! form comes back with a password field and the user's input; a right password continues the
+//! action. Checked attempts are throttled like sign-ins (per client — an IPv4 address or an
+//! IPv6 /64 — and per e-mail, counted before argon2) and audited.
 
-use actix_web::HttpRequest;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 
 use super::CurrentUser;
-use crate::client_ip::client_ip;
+use crate::client_ip::client_limit_key;
 use crate::config::Secret;
 use crate::db::audit::{self, NewEvent};
 use crate::db::throttle::{self, Admission};
@@ -76,8 +80,7 @@ pub async fn confirm(
     }
     let email_lower = current.user.email.to_lowercase();
     let window = settings.login_lockout.as_secs() as i64;
-    let ip = client_ip(req, &settings.trusted_proxies)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ip = client_limit_key(req, &settings.trusted_proxies);
     let mut conn = state.pool.get().await?;
     if let Admission::Refused { retry_after } =
         throttle::admit_ip(&mut conn, &ip, settings.login_max_failures_per_ip, window).await?
@@ -87,6 +90,8 @@ pub async fn confirm(
     if let Admission::Refused { retry_after } =
         throttle::admit_email(&mut conn, &email_lower, settings.login_max_failures, window).await?
     {
+        // nothing checked: the client's count gets the attempt back (as at sign-in)
+        throttle::give_back_ip(&mut conn, &ip).await?;
         return Ok(Reauth::Throttled(retry_after));
     }
     let place = match state.password_hasher.place() {
@@ -126,6 +131,33 @@ pub async fn confirm(
     let now = crate::db::now(&mut conn).await?;
     session.mark_authenticated(now)?;
     Ok(Reauth::Confirmed)
+}
+
+/// The message, status and `Retry-After` for a password that was not confirmed: the form
+/// comes back with them (422, or 429 when throttled).
+pub fn refusal(asked: &Reauth) -> (String, StatusCode, Option<u64>) {
+    match asked {
+        Reauth::Throttled(secs) => {
+            let minutes = secs.div_ceil(60);
+            let plural = if minutes == 1 { "" } else { "s" };
+            (
+                format!("Too many wrong passwords. Try again in {minutes} minute{plural}."),
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(*secs),
+            )
+        }
+        Reauth::Wrong => (WRONG.into(), StatusCode::UNPROCESSABLE_ENTITY, None),
+        Reauth::Needed | Reauth::Confirmed => (ASK.into(), StatusCode::UNPROCESSABLE_ENTITY, None),
+    }
+}
+
+/// Adds `Retry-After` when the refusal has one.
+pub fn with_retry_after(mut res: HttpResponse, retry: Option<u64>) -> HttpResponse {
+    if let Some(secs) = retry {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    res
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Login throttling, per e-mail (`login_throttle`, known e-mails or not, so it reveals nothing)
-//! and per client IP (`login_ip_throttle`); and the per-IP limit of the public revoke-by-secret
-//! endpoint (`revoke_throttle`). An attempt is counted *before* its password is
+//! and per client (`login_ip_throttle`); and the per-client limit of the public revoke-by-secret
+//! endpoint (`revoke_throttle`). A client is its `client_ip::limit_key` — an IPv4 address, or an
+//! IPv6 /64 — kept in the `client_ip` columns. An attempt is counted *before* its password is
 //! checked, in one upsert that returns the count, so parallel guesses cannot outrun the limit:
 //! the attempt that makes the count exceed it is refused without being checked.
 //!

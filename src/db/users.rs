@@ -62,12 +62,17 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 }
 
 /// Locks the account row for the rest of the transaction: serialises every change that can
-/// make a key active (the 10-key limit).
-pub async fn lock_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
+/// make a key active (the 10-key limit). `FOR NO KEY UPDATE`, not `FOR UPDATE`: a revoke that
+/// holds a key row and inserts its audit event needs `FOR KEY SHARE` on this row (the foreign
+/// key), which this lock lets through, so the two never wait for each other (`db::retry`).
+pub async fn lock_for_no_key_update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<User>> {
     users::table
         .find(id)
         .select(User::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()

@@ -133,9 +133,32 @@ impl Expiration {
     }
 }
 
+/// Whether re-dating a key from `before` to `after` lets it work longer: a later end, or none
+/// where it had one (an expired key made active again is one of these). Sudo mode guards it;
+/// an earlier end, or the same, only tightens.
+pub fn extends(before: Option<DateTime<Utc>>, after: Option<DateTime<Utc>>) -> bool {
+    match (before, after) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(b), Some(a)) => a > b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_later_end_or_none_extends_a_key() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let later = t + Duration::seconds(1);
+        assert!(extends(Some(t), None), "to never");
+        assert!(extends(Some(t), Some(later)), "later");
+        assert!(!extends(Some(later), Some(t)), "earlier");
+        assert!(!extends(Some(t), Some(t)), "the same");
+        assert!(!extends(None, Some(t)), "from never to a date");
+        assert!(!extends(None, None), "never stays never");
+    }
 
     fn input(e: &str, c: &str) -> ExpirationInput {
         ExpirationInput {

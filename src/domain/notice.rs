@@ -87,6 +87,14 @@ impl EventType {
         }
     }
 
+    /// Whether switching it off on any channel needs a recent password (sudo mode): the events
+    /// that tell of a key or the account being in someone else's hands — security notices (a
+    /// key revoked as exposed, the last wallet unlinked, API keys turned off) and use from a
+    /// new client address. Expiry digests and usage alerts are the owner's housekeeping.
+    pub fn is_security(self) -> bool {
+        matches!(self, EventType::Security | EventType::NewAddress)
+    }
+
     /// The default: e-mail and in-app for expiry and security, in-app only for new addresses
     /// and alerts; the webhook is on for everything (it only matters once one is set up).
     pub fn default_on(self, channel: Channel) -> bool {
@@ -165,6 +173,20 @@ impl Milestone {
     }
 }
 
+/// Whether going from the switches `before` to `after` turns a security event off on some
+/// channel (`EventType::is_security`): a loosening that needs a recent password. Switching
+/// anything on, or another event off, does not.
+pub fn silences_security(
+    before: impl Fn(EventType, Channel) -> bool,
+    after: impl Fn(EventType, Channel) -> bool,
+) -> bool {
+    EventType::ALL.iter().filter(|e| e.is_security()).any(|e| {
+        Channel::ALL
+            .iter()
+            .any(|c| before(*e, *c) && !after(*e, *c))
+    })
+}
+
 /// The wait before attempt `attempt + 1` after `attempt` failed ones: `base · 2^(attempt−1)`,
 /// capped at an hour, then scaled by `jitter` ∈ [0, 1] into its upper half (so retries from
 /// many rows spread out but never come sooner than half the schedule).
@@ -178,6 +200,27 @@ pub fn backoff(base: std::time::Duration, attempt: u32, jitter: f64) -> std::tim
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_switching_a_security_event_off_silences_security() {
+        let defaults = |e: EventType, c: Channel| e.default_on(c);
+        let without = |off: (EventType, Channel)| move |e, c| (e, c) != off && defaults(e, c);
+        for e in EventType::ALL {
+            for c in Channel::ALL {
+                let off = without((e, c));
+                assert_eq!(
+                    silences_security(defaults, off),
+                    e.is_security() && e.default_on(c),
+                    "{e:?} {c:?}"
+                );
+                // switching on never silences anything
+                assert!(!silences_security(off, defaults), "{e:?} {c:?}");
+            }
+        }
+        assert!(EventType::Security.is_security() && EventType::NewAddress.is_security());
+        assert!(!EventType::Expiry.is_security() && !EventType::UsageAlert.is_security());
+        assert!(!silences_security(defaults, |_, _| true));
+    }
 
     #[test]
     fn every_code_round_trips() {

@@ -1,8 +1,10 @@
 //! `GET/POST /login`, `POST /logout`.
 //!
 //! A login attempt goes through, in order: the length bounds (no query for an over-long
-//! field), the per-client-IP and per-e-mail throttles (each counts the attempt *before* the
-//! password is checked, so parallel guesses cannot outrun them), a place in the bounded
+//! field), the per-client (an IPv4 address or an IPv6 /64, `client_ip::limit_key`) and
+//! per-e-mail throttles (each counts the attempt *before* the password is checked, so parallel
+//! guesses cannot outrun them; one refused by the e-mail's lock is given back to the client's
+//! count, since nothing was checked), a place in the bounded
 //! password-check queue (503 when full, and the attempt is given back), the argon2 check, and
 //! the audit event.
 
@@ -10,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::client_ip::client_ip;
+use crate::client_ip::client_limit_key;
 use crate::config::Secret;
 use crate::db::audit::{self, NewEvent};
 use crate::db::throttle::{self, Admission};
@@ -132,8 +134,7 @@ pub async fn login(
     let origin = origin(&req);
     let settings = &state.settings;
     let window = settings.login_lockout.as_secs() as i64;
-    let ip = client_ip(&req, &settings.trusted_proxies)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let ip = client_limit_key(&req, &settings.trusted_proxies);
 
     let mut conn = state.pool.get().await?;
     if let Admission::Refused { retry_after } =
@@ -145,6 +146,10 @@ pub async fn login(
     if let Admission::Refused { retry_after } =
         throttle::admit_email(&mut conn, &email_lower, settings.login_max_failures, window).await?
     {
+        // Refused unchecked by the account's own lock: no guess was made, so the client's
+        // count gets the attempt back — else one locked account would lock its whole network
+        // out of every account.
+        throttle::give_back_ip(&mut conn, &ip).await?;
         let msg = "Too many failed attempts for this e-mail.";
         return throttled(&req, &session, &email, msg, retry_after);
     }

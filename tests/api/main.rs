@@ -17,6 +17,7 @@ mod fairness;
 mod foundation;
 mod hardening;
 mod hardening3;
+mod hardening3b;
 mod helpers;
 mod key_api;
 mod key_edits;

@@ -1,10 +1,11 @@
 //! A key's own bounds as its owner sets them: pause / resume and the network binding. Each
 //! change locks the key row, refuses a revoked key, writes the change and its audit event in
-//! one transaction, and (pause, resume) a security notice through the outbox. The next
+//! one transaction (run again when it loses a race, `db::retry`), and (pause, resume) a
+//! security notice through the outbox. The next
 //! verification on any instance reads the new state: nothing is cached.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{KeyRow, record_key_event};
@@ -53,7 +54,7 @@ pub async fn set_paused_for_account(
     pause: bool,
     origin: &Origin,
 ) -> QueryResult<PauseOutcome> {
-    conn.transaction(async move |conn| {
+    crate::db::retry::transaction!(conn, async move |conn| {
         let Some(key) = lock_for_account(conn, account, id).await? else {
             return Ok(PauseOutcome::NotFound);
         };
@@ -94,7 +95,6 @@ pub async fn set_paused_for_account(
         .await?;
         Ok(PauseOutcome::Changed(Box::new(row)))
     })
-    .await
 }
 
 /// What saving a binding did.
@@ -124,8 +124,8 @@ pub async fn set_binding_for_account(
     may_loosen: bool,
     origin: &Origin,
 ) -> QueryResult<BindingOutcome> {
-    let binding = binding.clone();
-    conn.transaction(async move |conn| {
+    crate::db::retry::transaction!(conn, async move |conn| {
+        let binding = binding.clone();
         let Some(key) = lock_for_account(conn, account, id).await? else {
             return Ok(BindingOutcome::NotFound);
         };
@@ -168,5 +168,4 @@ pub async fn set_binding_for_account(
         .await?;
         Ok(BindingOutcome::Saved(Box::new(row)))
     })
-    .await
 }

@@ -3,7 +3,7 @@
 //! hot path reads scopes from the row every time; nothing caches them).
 
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{KeyRow, find_for_account, record_key_event};
@@ -30,7 +30,7 @@ pub async fn set_note_for_account(
     note: &KeyNote,
     origin: &Origin,
 ) -> QueryResult<NoteOutcome> {
-    conn.transaction(async move |conn| {
+    crate::db::retry::transaction!(conn, async move |conn| {
         let updated: Option<KeyRow> = diesel::update(
             api_keys::table
                 .filter(api_keys::account_id.eq(account))
@@ -60,7 +60,6 @@ pub async fn set_note_for_account(
         .await?;
         Ok(NoteOutcome::Saved(Box::new(row)))
     })
-    .await
 }
 
 /// What a scope change did.
@@ -93,7 +92,7 @@ pub async fn set_scopes_for_account(
     scopes: &[Scope],
     origin: &Origin,
 ) -> QueryResult<ScopesOutcome> {
-    conn.transaction(async move |conn| {
+    crate::db::retry::transaction!(conn, async move |conn| {
         let before: Option<KeyRow> = api_keys::table
             .filter(api_keys::account_id.eq(account))
             .filter(api_keys::id.eq(id))
@@ -140,5 +139,4 @@ pub async fn set_scopes_for_account(
         .await?;
         Ok(ScopesOutcome::Saved(Box::new(row)))
     })
-    .await
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Nullable, Text, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::audit::Origin;
@@ -61,7 +61,8 @@ pub struct ExposureReport {
 /// Revokes every key among `sightings` that is not revoked yet — expired keys too, since
 /// re-dating one would otherwise bring a leaked secret back to life — with `reason`, the
 /// first reported place of each, and one audit event per key (`via` says which route the
-/// report came by: `github`, `public`, `operator`), all in one transaction.
+/// report came by: `github`, `public`, `operator`), all in one transaction — run again when it
+/// loses a race (`db::retry`); an `Err` means nothing was revoked.
 ///
 /// This is where the owner's security notice belongs: enqueue it inside this transaction,
 /// for each entry of `revoked`, so a key is never revoked without its notice (nor the other
@@ -77,16 +78,19 @@ pub async fn revoke_exposed(
         return Ok(ExposureReport::default());
     }
     let hashes: Vec<Vec<u8>> = sightings.iter().map(|s| s.hash.0.to_vec()).collect();
-    conn.transaction(async move |conn| {
+    let hashes = &hashes;
+    crate::db::retry::transaction!(conn, async move |conn| {
         // One query finds every match; the row locks keep a concurrent report from writing
-        // a second audit event for the same key.
+        // a second audit event for the same key. Locked in id order (`db::retry`); the
+        // account rows are only needed `FOR KEY SHARE`, which their lock holders allow.
         let found: Vec<(Uuid, Vec<u8>, bool)> = api_keys::table
-            .filter(api_keys::hash.eq_any(&hashes))
+            .filter(api_keys::hash.eq_any(hashes))
             .select((
                 api_keys::id,
                 api_keys::hash,
                 api_keys::revoked_at.is_not_null(),
             ))
+            .order(api_keys::id)
             .for_update()
             .load(conn)
             .await?;
@@ -168,5 +172,4 @@ pub async fn revoke_exposed(
         }
         Ok(report)
     })
-    .await
 }

@@ -1,14 +1,16 @@
 //! Changes to one key, each in its own transaction with its audit event, each with its own
-//! outcome: rename, re-date (under the account-row lock), revoke (idempotent), delete.
+//! outcome: rename, re-date (under the account-row lock), revoke (idempotent), delete. Each
+//! takes its locks in the one order and is run again when it loses a race (`db::retry`).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{KeyRow, count_active_for_account, find_for_account, name_taken, record_key_event};
 use crate::db::audit::Origin;
 use crate::db::schema::api_keys;
+use crate::domain::expiration::extends;
 use crate::domain::key_status::is_expired;
 use crate::domain::{AuditAction, MAX_ACTIVE_KEYS};
 
@@ -32,7 +34,7 @@ pub async fn revoke_for_account(
     actor: Uuid,
     origin: &Origin,
 ) -> QueryResult<RevokeOutcome> {
-    conn.transaction(async move |conn| {
+    crate::db::retry::transaction!(conn, async move |conn| {
         let revoked: Option<KeyRow> = diesel::update(
             api_keys::table
                 .filter(api_keys::account_id.eq(account))
@@ -64,7 +66,6 @@ pub async fn revoke_for_account(
         .await?;
         Ok(RevokeOutcome::Revoked(row.name))
     })
-    .await
 }
 
 /// What a rename did.
@@ -95,6 +96,8 @@ pub enum ExpirationOutcome {
     NotFound,
     /// Re-dating would make an expired key active beyond the 10-key limit.
     LimitReached,
+    /// The new date lets the key work longer, and no recent password allows that.
+    NeedsPassword,
 }
 
 fn is_unique_violation(e: &diesel::result::Error) -> bool {
@@ -113,47 +116,45 @@ pub async fn rename_for_account(
     name: &str,
     origin: &Origin,
 ) -> QueryResult<RenameOutcome> {
-    let result = conn
-        .transaction(async move |conn| {
-            let Some(before) = find_for_account(conn, account, id).await? else {
-                return Ok(RenameOutcome::NotFound);
-            };
-            if before.revoked_at.is_some() {
-                return Ok(RenameOutcome::Revoked);
-            }
-            if before.rolled_at.is_some() {
-                return Ok(RenameOutcome::Rolling);
-            }
-            if name_taken(conn, account, name, Some(id)).await? {
-                return Ok(RenameOutcome::NameTaken);
-            }
-            let updated: Option<KeyRow> = diesel::update(
-                api_keys::table
-                    .filter(api_keys::account_id.eq(account))
-                    .filter(api_keys::id.eq(id))
-                    .filter(api_keys::revoked_at.is_null())
-                    .filter(api_keys::rolled_at.is_null()),
-            )
-            .set(api_keys::name.eq(name))
-            .returning(KeyRow::as_returning())
-            .get_result(conn)
-            .await
-            .optional()?;
-            let Some(row) = updated else {
-                return Ok(RenameOutcome::Revoked);
-            };
-            record_key_event(
-                conn,
-                account,
-                AuditAction::KeyRenamed,
-                &row,
-                serde_json::json!({ "old_name": before.name }),
-                origin,
-            )
-            .await?;
-            Ok(RenameOutcome::Renamed(Box::new(row)))
-        })
-        .await;
+    let result = crate::db::retry::transaction!(conn, async move |conn| {
+        let Some(before) = find_for_account(conn, account, id).await? else {
+            return Ok(RenameOutcome::NotFound);
+        };
+        if before.revoked_at.is_some() {
+            return Ok(RenameOutcome::Revoked);
+        }
+        if before.rolled_at.is_some() {
+            return Ok(RenameOutcome::Rolling);
+        }
+        if name_taken(conn, account, name, Some(id)).await? {
+            return Ok(RenameOutcome::NameTaken);
+        }
+        let updated: Option<KeyRow> = diesel::update(
+            api_keys::table
+                .filter(api_keys::account_id.eq(account))
+                .filter(api_keys::id.eq(id))
+                .filter(api_keys::revoked_at.is_null())
+                .filter(api_keys::rolled_at.is_null()),
+        )
+        .set(api_keys::name.eq(name))
+        .returning(KeyRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        let Some(row) = updated else {
+            return Ok(RenameOutcome::Revoked);
+        };
+        record_key_event(
+            conn,
+            account,
+            AuditAction::KeyRenamed,
+            &row,
+            serde_json::json!({ "old_name": before.name }),
+            origin,
+        )
+        .await?;
+        Ok(RenameOutcome::Renamed(Box::new(row)))
+    });
     match result {
         Err(e) if is_unique_violation(&e) => Ok(RenameOutcome::NameTaken),
         other => other,
@@ -162,16 +163,19 @@ pub async fn rename_for_account(
 
 /// Changes a key's expiry (and the preset it came from) under the account-row lock:
 /// re-dating an expired key makes it active again, so it passes the same 10-key check as
-/// creating one. A rolling key's end is its grace period's: it can't be re-dated.
+/// creating one. A rolling key's end is its grace period's: it can't be re-dated. A date that
+/// lets the key work longer (`extends`, judged on the locked row) needs `may_extend`: the
+/// caller had a recent password.
 pub async fn set_expiration_for_account(
     conn: &mut AsyncPgConnection,
     account: Uuid,
     id: Uuid,
     (expires_at, expiry_days): (Option<DateTime<Utc>>, Option<i16>),
+    may_extend: bool,
     origin: &Origin,
 ) -> QueryResult<ExpirationOutcome> {
-    conn.transaction(async move |conn| {
-        if crate::db::users::lock_for_update(conn, account)
+    crate::db::retry::transaction!(conn, async move |conn| {
+        if crate::db::users::lock_for_no_key_update(conn, account)
             .await?
             .is_none()
         {
@@ -185,6 +189,9 @@ pub async fn set_expiration_for_account(
         }
         if before.rolled_at.is_some() {
             return Ok(ExpirationOutcome::Rolling);
+        }
+        if !may_extend && extends(before.expires_at, expires_at) {
+            return Ok(ExpirationOutcome::NeedsPassword);
         }
         let now = crate::db::now(conn).await?; // the database's clock decides "active"
         let was_active = !is_expired(before.expires_at, now);
@@ -216,7 +223,6 @@ pub async fn set_expiration_for_account(
         record_key_event(conn, account, AuditAction::KeyExpirationChanged, &row, serde_json::json!({ "old_expires_at": before.expires_at, "expires_at": row.expires_at }), origin).await?;
         Ok(ExpirationOutcome::Updated(Box::new(row)))
     })
-    .await
 }
 
 /// What a delete did.
@@ -237,7 +243,7 @@ pub async fn delete_for_account(
     id: Uuid,
     origin: &Origin,
 ) -> QueryResult<DeleteOutcome> {
-    conn.transaction(async move |conn| {
+    crate::db::retry::transaction!(conn, async move |conn| {
         let deleted: Option<KeyRow> = diesel::delete(
             api_keys::table
                 .filter(api_keys::account_id.eq(account))
@@ -269,5 +275,4 @@ pub async fn delete_for_account(
         .await?;
         Ok(DeleteOutcome::Deleted(row.name))
     })
-    .await
 }

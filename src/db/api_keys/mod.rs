@@ -30,7 +30,7 @@ pub use verify::{KeyAuth, find_by_hash, record_last_used};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::audit::{self, NewEvent, Origin};
@@ -263,15 +263,17 @@ pub(crate) async fn record_key_event(
 
 /// Creates a key under the account-row lock: eligibility (including the 10-key limit), the
 /// request-id replay check and name uniqueness are decided inside the same transaction as the
-/// insert and its audit event, so concurrent creates cannot overshoot the limit.
+/// insert and its audit event, so concurrent creates cannot overshoot the limit (run again
+/// when it loses a race, `db::retry`).
 pub async fn create_for_account(
     conn: &mut AsyncPgConnection,
     key: NewKey,
     origin: &Origin,
 ) -> QueryResult<CreateOutcome> {
     let account = key.account_id;
-    conn.transaction(async move |conn| {
-        let Some(user) = super::users::lock_for_update(conn, account).await? else {
+    let key = &key;
+    super::retry::transaction!(conn, async move |conn| {
+        let Some(user) = super::users::lock_for_no_key_update(conn, account).await? else {
             return Err(diesel::result::Error::NotFound);
         };
         if let Some(rid) = key.request_id
@@ -287,7 +289,7 @@ pub async fn create_for_account(
             return Ok(CreateOutcome::NameTaken);
         }
         let row: KeyRow = diesel::insert_into(api_keys::table)
-            .values(&key)
+            .values(key)
             .returning(KeyRow::as_returning())
             .get_result(conn)
             .await?;
@@ -302,7 +304,6 @@ pub async fn create_for_account(
         .await?;
         Ok(CreateOutcome::Created(row))
     })
-    .await
 }
 
 /// Whether another live key of the account has this name (case-insensitively): revoked and

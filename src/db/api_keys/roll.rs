@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{KeyRow, NewKey, record_key_event};
@@ -88,7 +88,8 @@ pub enum RollOutcome {
 }
 
 /// Rolls one of the account's keys onto `successor` (made by `NewKey::generate` with the old
-/// key's name, note and scopes) in one transaction under the account-row lock: the old key
+/// key's name, note and scopes) in one transaction under the account-row lock, then the key's
+/// (the one lock order, `db::retry`; run again when it loses a race): the old key
 /// becomes Rolling with its expiry cut to the end of the grace period (never extended), the
 /// successor is inserted, the two are linked, and one `key.rolled` event names both. The
 /// limit is unaffected: the successor counts and the rolling key stops counting.
@@ -100,8 +101,9 @@ pub async fn roll_for_account(
     origin: &Origin,
 ) -> QueryResult<RollOutcome> {
     let account = successor.account_id;
-    conn.transaction(async move |conn| {
-        if crate::db::users::lock_for_update(conn, account)
+    let successor = &successor;
+    crate::db::retry::transaction!(conn, async move |conn| {
+        if crate::db::users::lock_for_no_key_update(conn, account)
             .await?
             .is_none()
         {
@@ -147,7 +149,7 @@ pub async fn roll_for_account(
             .execute(conn)
             .await?;
         let new_row: KeyRow = diesel::insert_into(api_keys::table)
-            .values(&successor)
+            .values(successor)
             .returning(KeyRow::as_returning())
             .get_result(conn)
             .await?;
@@ -198,7 +200,6 @@ pub async fn roll_for_account(
             old: Box::new(old_row),
         })
     })
-    .await
 }
 
 /// The account's key that was rolled onto `id`, if any (the successor's page links back to it

@@ -59,6 +59,9 @@ pub(super) struct ActionPage {
     custom_expiration: String,
     custom_min: String,
     user_zone: String,
+    /// Expiration: a later date needs the password (sudo mode), asked for with this message.
+    password_required: bool,
+    password_error: Option<String>,
 }
 
 /// Shown on a rename or expiration page sent back because its token no longer matched (403).
@@ -74,6 +77,8 @@ pub(super) struct PageInput<'a> {
     pub new_name: Option<&'a str>,
     /// Expiration: the choice and custom date as submitted.
     pub expiration: Option<(&'a str, &'a str)>,
+    /// Expiration: why the password is asked for, when it is.
+    pub password: Option<String>,
 }
 
 fn action_page(
@@ -149,6 +154,8 @@ fn action_page(
         custom_expiration: custom,
         custom_min: local_input(now + Duration::minutes(2), tz),
         user_zone: tz.name().to_owned(),
+        password_required: input.password.is_some(),
+        password_error: input.password,
     }
 }
 
@@ -206,6 +213,7 @@ pub(super) async fn show(
             error: refusal,
             new_name: None,
             expiration: None,
+            password: None,
         },
     );
     render(&page, StatusCode::OK)

@@ -52,6 +52,7 @@ pub async fn submit(
                 error: Some(REVOKE_BEFORE_DELETE.into()),
                 new_name: None,
                 expiration: None,
+                password: None,
             };
             refuse(&state, &current, id, input, StatusCode::CONFLICT).await
         }

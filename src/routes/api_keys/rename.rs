@@ -48,6 +48,7 @@ pub async fn submit(
         error: Some(error.to_owned()),
         new_name: Some(raw.as_str()),
         expiration: None,
+        password: None,
     };
     if expired {
         let page = with_error(FORM_EXPIRED);

@@ -2,44 +2,17 @@
 //! loading the key an action page is about, and checking a one-value edit (note, scopes).
 
 use actix_web::HttpResponse;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use askama::Template;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
-use crate::auth::reauth::{self, Reauth};
+use crate::auth::reauth::Reauth;
+pub(super) use crate::auth::reauth::{refusal, with_retry_after};
 use crate::db::api_keys::{self, KeyRow};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::render;
-
-/// The message, status and Retry-After for a password that was not confirmed.
-pub(super) fn refusal(asked: &Reauth) -> (String, StatusCode, Option<u64>) {
-    match asked {
-        Reauth::Throttled(secs) => {
-            let minutes = secs.div_ceil(60);
-            let plural = if minutes == 1 { "" } else { "s" };
-            (
-                format!("Too many wrong passwords. Try again in {minutes} minute{plural}."),
-                StatusCode::TOO_MANY_REQUESTS,
-                Some(*secs),
-            )
-        }
-        Reauth::Wrong => (reauth::WRONG.into(), StatusCode::UNPROCESSABLE_ENTITY, None),
-        Reauth::Needed | Reauth::Confirmed => {
-            (reauth::ASK.into(), StatusCode::UNPROCESSABLE_ENTITY, None)
-        }
-    }
-}
-
-/// Adds `Retry-After` when the refusal has one.
-pub(super) fn with_retry_after(mut res: HttpResponse, retry: Option<u64>) -> HttpResponse {
-    if let Some(secs) = retry {
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-    }
-    res
-}
 
 /// A page whose form can ask for the password.
 pub(super) trait AsksPassword: Template {

@@ -1,7 +1,8 @@
 //! `/settings/notifications`: which events reach the user on which channel (`prefs`), the
 //! signed webhook with its one-time secret and "send test event" (`webhook`), usage alert rules
 //! (`alerts`); plus the in-app list on the keys page (`inapp`). Every handler renders the one
-//! page through `render_page`.
+//! page through `render_page`. Setting the webhook and switching a security notice off need a
+//! recent password (`auth::reauth`); removing it and switching on never do.
 
 pub mod alerts;
 pub mod inapp;
@@ -13,7 +14,7 @@ use actix_web::http::StatusCode;
 use askama::Template;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, reauth};
 use crate::db::api_keys;
 use crate::db::notices::{alerts as rules, prefs as db_prefs};
 use crate::domain::key_name::visible;
@@ -66,6 +67,9 @@ struct NotificationsPage {
     keys: Vec<(Uuid, String)>,
     alert_error: Option<String>,
     max_rules: i64,
+    switches_password: Option<String>,
+    webhook_password_required: bool,
+    webhook_password_error: Option<String>,
 }
 
 /// What one rendering adds to the stored state.
@@ -81,6 +85,12 @@ pub struct PageState {
     pub url_error: Option<String>,
     /// What is wrong with the alert rule.
     pub alert_error: Option<String>,
+    /// The switches as sent, shown instead of the stored ones (the form came back).
+    pub switches: Option<Vec<(EventType, Channel, bool)>>,
+    /// Why the switches' form asks for the password (sudo mode), when it does.
+    pub switches_password: Option<String>,
+    /// Why the webhook form asks for the password, when it was refused for want of one.
+    pub webhook_password: Option<String>,
 }
 
 /// Renders the page with `status`.
@@ -113,7 +123,10 @@ pub async fn render_page(
                     .map(|c| PrefCell {
                         name: format!("{}.{}", e.as_str(), c.as_str()),
                         label: c.label(),
-                        checked: prefs.on(*e, *c),
+                        checked: match &page.switches {
+                            Some(sent) => sent.contains(&(*e, *c, true)),
+                            None => prefs.on(*e, *c),
+                        },
                     })
                     .collect(),
             })
@@ -151,6 +164,11 @@ pub async fn render_page(
             .collect(),
         alert_error: page.alert_error,
         max_rules: rules::MAX_RULES,
+        switches_password: page.switches_password,
+        // asked up front when it will be needed: setting a webhook always needs it
+        webhook_password_required: page.webhook_password.is_some()
+            || reauth::needs_password(current, &state.settings),
+        webhook_password_error: page.webhook_password,
     };
     let mut res = render(&view, status)?;
     if view.secret.is_some() {

@@ -1,11 +1,13 @@
-//! The account's signed webhook: set the URL (a new secret, shown once), send a test event
-//! (through the outbox like every notice), remove it.
+//! The account's signed webhook: set the URL (a new secret, shown once; a new destination for
+//! every event, so it needs a recent password), send a test event (through the outbox like
+//! every notice), remove it (no password: it only tightens).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{PageState, render_page};
 use crate::auth::CurrentUser;
+use crate::auth::reauth::{self, Reauth};
 use crate::db::notices::{self, prefs};
 use crate::domain::webhook::{MAX_URL, WebhookSecret, WebhookUrl};
 use crate::error::AppError;
@@ -20,18 +22,24 @@ use crate::templates::see_other;
 #[serde(default)]
 pub struct UrlForm {
     url: String,
+    /// Only when the password is asked for again; never echoed back.
+    password: String,
 }
 
 /// `POST /settings/notifications/webhook`: checks the URL (shape, and that every address it
 /// resolves to is public — or plain loopback, private or link-local where private destinations
-/// are allowed), stores it with a new secret and shows the secret once. Every refusal is a 422
-/// with the input kept. Each delivery checks again (`notify::webhook::destination`).
+/// are allowed), asks for a recent password, stores the URL with a new secret and shows the
+/// secret once. Every refusal is a 422 (429 when the password is throttled) with the input
+/// kept. Each delivery checks the address again (`notify::webhook::destination`).
 pub async fn set(
+    req: HttpRequest,
     form: CsrfForm<UrlForm>,
     current: web::ReqData<CurrentUser>,
+    session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let raw: String = form.into_inner().url.chars().take(MAX_URL + 1).collect();
+    let form = form.into_inner();
+    let raw: String = form.url.chars().take(MAX_URL + 1).collect();
     let refuse = |msg: String| PageState {
         url_input: raw.chars().take(MAX_URL).collect(),
         url_error: Some(msg),
@@ -56,6 +64,21 @@ pub async fn set(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
+    }
+    let now = {
+        let mut conn = state.pool.get().await?;
+        crate::db::now(&mut conn).await?
+    };
+    let asked = reauth::confirm(&req, &session, &current, &state, &form.password, now).await?;
+    if asked != Reauth::Confirmed {
+        let (why, status, retry) = reauth::refusal(&asked);
+        let page = PageState {
+            url_input: raw.chars().take(MAX_URL).collect(),
+            webhook_password: Some(why),
+            ..Default::default()
+        };
+        let res = render_page(&state, &current, page, status).await?;
+        return Ok(reauth::with_retry_after(res, retry));
     }
     let secret = WebhookSecret::generate();
     let mut conn = state.pool.get().await?;
