@@ -194,6 +194,25 @@ pub async fn client_ips_for_key(
         .await
 }
 
+/// Requests each of an account's keys accepted from outside its allow list in dry-run
+/// `(key, requests)` (keys with none are left out), for the support console.
+pub async fn outside_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+) -> QueryResult<Vec<(Uuid, i64)>> {
+    key_client_ips::table
+        .inner_join(api_keys::table)
+        .filter(api_keys::account_id.eq(account))
+        .filter(key_client_ips::outside.gt(0))
+        .group_by(key_client_ips::key_id)
+        .select((
+            key_client_ips::key_id,
+            diesel::dsl::sql::<Int8>("sum(key_client_ips.outside)::int8"),
+        ))
+        .load(conn)
+        .await
+}
+
 /// Hourly counts since `since` of every key of an account `(key, requests)`, for the list's
 /// "Requests (24 h)" (summed by the caller; a fixed query diesel keeps prepared).
 pub async fn since_for_account<C>(

@@ -20,11 +20,15 @@ pub enum Finding {
     Unused,
     /// It expires within 7 days (roll it or re-date it).
     ExpiringSoon,
+    /// It moves money (`Scope::moves_money`) and works from any address: no network binding
+    /// (and, until spend caps exist, nothing else bounds it).
+    MovesMoneyFromAnywhere,
 }
 
 impl Finding {
     /// Every finding, in the order the summary lists them.
-    pub const ALL: [Finding; 3] = [
+    pub const ALL: [Finding; 4] = [
+        Finding::MovesMoneyFromAnywhere,
         Finding::ExpiringSoon,
         Finding::NeverExpires,
         Finding::Unused,
@@ -32,16 +36,21 @@ impl Finding {
 }
 
 /// The findings for one key: only usable (active or paused) keys are judged; revoked, expired
-/// and rolling keys are on their way out.
+/// and rolling keys are on their way out. `money_unbounded`: it may move money and nothing
+/// bounds where from.
 pub fn findings(
     key: KeyDates,
     last_used_at: Option<DateTime<Utc>>,
+    money_unbounded: bool,
     now: DateTime<Utc>,
 ) -> Vec<Finding> {
     if !KeyStatus::of(key, false, now).counts_as_active() {
         return Vec::new();
     }
     let mut out = Vec::new();
+    if money_unbounded {
+        out.push(Finding::MovesMoneyFromAnywhere);
+    }
     if expires_soon(key, now) {
         out.push(Finding::ExpiringSoon);
     }
@@ -75,24 +84,40 @@ mod tests {
     fn each_condition_is_found_and_a_healthy_key_has_none() {
         let now = Utc::now();
         let recent = Some(now - Duration::hours(1));
-        assert!(findings(key(10, Some(60), now), recent, now).is_empty());
+        assert!(findings(key(10, Some(60), now), recent, false, now).is_empty());
         assert_eq!(
-            findings(key(10, None, now), recent, now),
+            findings(key(10, None, now), recent, false, now),
             vec![Finding::NeverExpires]
         );
         assert_eq!(
-            findings(key(40, Some(60), now), Some(now - Duration::days(31)), now),
+            findings(
+                key(40, Some(60), now),
+                Some(now - Duration::days(31)),
+                false,
+                now
+            ),
             vec![Finding::Unused]
         );
         assert_eq!(
-            findings(key(8, Some(60), now), None, now),
+            findings(key(8, Some(60), now), None, false, now),
             vec![Finding::Unused]
         );
-        assert!(findings(key(6, Some(60), now), None, now).is_empty());
+        assert!(findings(key(6, Some(60), now), None, false, now).is_empty());
         assert_eq!(
-            findings(key(20, Some(3), now), recent, now),
+            findings(key(20, Some(3), now), recent, false, now),
             vec![Finding::ExpiringSoon]
         );
+    }
+
+    #[test]
+    fn a_money_moving_key_without_bounds_is_named_first() {
+        let now = Utc::now();
+        let recent = Some(now - Duration::hours(1));
+        assert_eq!(
+            findings(key(10, None, now), recent, true, now),
+            vec![Finding::MovesMoneyFromAnywhere, Finding::NeverExpires]
+        );
+        assert_eq!(Finding::ALL[0], Finding::MovesMoneyFromAnywhere);
     }
 
     #[test]
@@ -106,8 +131,8 @@ mod tests {
             rolled_at: Some(now),
             ..key(40, Some(1), now)
         };
-        assert!(findings(revoked, None, now).is_empty());
-        assert!(findings(rolling, None, now).is_empty());
-        assert!(findings(key(40, Some(-1), now), None, now).is_empty());
+        assert!(findings(revoked, None, false, now).is_empty());
+        assert!(findings(rolling, None, false, now).is_empty());
+        assert!(findings(key(40, Some(-1), now), None, false, now).is_empty());
     }
 }

@@ -20,6 +20,15 @@ impl Scope {
         }
     }
 
+    /// Whether the scope spends its owner's money (such keys deserve a network binding or a
+    /// spend cap; key health names the ones with neither).
+    pub fn moves_money(self) -> bool {
+        match self {
+            Scope::VmBuyCrypto => true,
+            Scope::MarketplaceTakeClawBid => false,
+        }
+    }
+
     /// The names, space-separated (the OAuth `scope` form).
     pub fn joined(scopes: &[Scope], separator: &str) -> String {
         let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();

@@ -562,3 +562,50 @@ async fn a_roll_keeps_the_binding() {
     assert_eq!(me_from(&app, &successor, "198.51.100.1").await.0, 403);
     assert_eq!(me_from(&app, &successor, "203.0.113.1").await.0, 200);
 }
+
+#[tokio::test]
+async fn support_sees_the_binding_its_dry_run_refusals_and_an_owners_pause() {
+    let app = behind_proxy().await;
+    let owner = app.eligible_user_logged_in().await;
+    let watched = app.create_key_secret("watched").await;
+    let watched_id = app.key_id_of(&watched).await;
+    let paused = app.key_id_of(&app.create_key_secret("resting").await).await;
+    assert_eq!(
+        save_binding(&app, watched_id, "203.0.113.0/24", "dry_run", "")
+            .await
+            .0,
+        303
+    );
+    for _ in 0..3 {
+        assert_eq!(me_from(&app, &watched, "198.51.100.23").await.0, 200);
+    }
+    app.usage.flush_now().await;
+    let token = app.csrf().await;
+    let res = app
+        .post_form(
+            &format!("/settings/api-keys/{paused}/pause"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+
+    let staff = app
+        .create_user(
+            "staff@example.com",
+            keydesk::domain::Role::Support,
+            false,
+            &[],
+        )
+        .await;
+    assert_eq!(app.login(&staff.email, &staff.password).await.status(), 303);
+    let (status, html) = app
+        .get_html(&format!("/support/accounts/{}", owner.id))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Dry-run of 1 range"), "{html}");
+    assert!(html.contains("203.0.113.0/24"));
+    assert!(html.contains("3 would have been refused"));
+    assert!(html.contains("by its owner"));
+    // read-only: no form that changes a key
+    assert!(!html.contains("/network\"") && !html.contains("/pause\""));
+}

@@ -229,7 +229,10 @@ async fn the_expiration_header_is_sent_for_keys_that_expire() {
 async fn key_health_names_each_condition_with_its_next_step() {
     let app = spawn_app().await;
     app.eligible_user_logged_in().await;
-    let healthy = app.create_key_secret("healthy").await;
+    // a key that moves no money, used, with an expiry: nothing to say
+    let healthy = app
+        .create_key_secret_with(&[("name", "healthy"), ("scopes", "marketplace.take-claw-bid")])
+        .await;
     app.me(Some(&format!("Bearer {healthy}"))).await;
     app.last_used.flush_now().await;
     let (_, page) = app.get_html("/settings/api-keys").await;
@@ -286,6 +289,27 @@ async fn key_health_names_each_condition_with_its_next_step() {
         "{summary}"
     );
     assert!(!summary.contains(">healthy<"), "{summary}");
+    // keys that can buy crypto from any address are named first, with the proposal as next step
+    assert!(
+        summary.contains("Can spend from any address")
+            && summary.contains(&format!("/settings/api-keys/{ending}/network?propose=1")),
+        "{summary}"
+    );
+    assert!(
+        summary.find("Can spend from any address") < summary.find("Expiring within 7 days"),
+        "{summary}"
+    );
+    sql(
+        &app,
+        "UPDATE api_keys SET network_mode = 'dry_run', networks = '{203.0.113.0/24}' WHERE id = $1",
+        ending,
+    )
+    .await;
+    let (_, page) = app.get_html("/settings/api-keys").await;
+    assert!(
+        !page.contains(&format!("/settings/api-keys/{ending}/network?propose=1")),
+        "a bound key is no longer named"
+    );
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ mod api_keys;
 mod containment;
 mod create_key;
 mod e2e;
+mod e2e_containment;
 mod e2e_roll;
 mod exposed;
 mod fairness;

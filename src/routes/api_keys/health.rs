@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::db::api_keys::KeyRow;
 use crate::domain::key_health::{Finding, findings};
+use crate::domain::network::NetworkMode;
 use crate::domain::time::relative;
 
 /// A next step for one key.
@@ -49,7 +50,11 @@ fn step(id: Uuid, action: &str, label: &'static str) -> StepView {
 pub fn summary(rows: &[KeyRow], now: DateTime<Utc>) -> Vec<HealthView> {
     let found: Vec<(&KeyRow, Vec<Finding>)> = rows
         .iter()
-        .map(|k| (k, findings(k.dates(), k.last_used_at, now)))
+        .map(|k| {
+            let money_unbounded =
+                k.scopes.iter().any(|s| s.moves_money()) && k.network_mode == NetworkMode::Off;
+            (k, findings(k.dates(), k.last_used_at, money_unbounded, now))
+        })
         .filter(|(_, f)| !f.is_empty())
         .collect();
     Finding::ALL
@@ -64,6 +69,10 @@ pub fn summary(rows: &[KeyRow], now: DateTime<Utc>) -> Vec<HealthView> {
                 return None;
             }
             let (title, advice) = match finding {
+                Finding::MovesMoneyFromAnywhere => (
+                    "Can spend from any address",
+                    "These keys can buy crypto with your money from anywhere on the internet. Restrict each to where it is used: keydesk proposes the addresses from its own use and lets you watch a dry-run first.",
+                ),
                 Finding::ExpiringSoon => (
                     "Expiring within 7 days",
                     "Roll a key to get a new secret while the old one keeps working for a while, or change its expiration.",
@@ -88,6 +97,14 @@ pub fn summary(rows: &[KeyRow], now: DateTime<Utc>) -> Vec<HealthView> {
 
 fn key_view(k: &KeyRow, finding: Finding, now: DateTime<Utc>) -> HealthKeyView {
     let (detail, steps) = match finding {
+        Finding::MovesMoneyFromAnywhere => (
+            String::new(),
+            vec![step(
+                k.id,
+                "network?propose=1",
+                "Restrict to where it is used",
+            )],
+        ),
         Finding::ExpiringSoon => (
             k.expires_at
                 .map(|t| format!("expires {}", relative(t, now)))

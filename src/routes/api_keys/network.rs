@@ -201,6 +201,7 @@ pub async fn show(
     id: web::Path<Uuid>,
     query: web::Query<NetworkQuery>,
     current: web::ReqData<CurrentUser>,
+    session: TypedSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let key = owned_key(&state, &current, id.into_inner()).await?;
@@ -209,6 +210,7 @@ pub async fn show(
         usage::client_ips_for_key(&mut conn, key.id).await?
     };
     let mut view = page(&current, &key, &ips);
+    view.layout.flash = session.take_flash();
     let query = query.into_inner();
     if query.propose.is_some() {
         let since = Utc::now() - Duration::days(30);

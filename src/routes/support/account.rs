@@ -47,6 +47,10 @@ pub struct StaffKeyRow {
     pub revoked_by: String,
     /// Client address of the last use, if known.
     pub last_client_ip: String,
+    /// The allow list, comma-separated (empty when binding is off).
+    pub ranges: String,
+    /// Requests a dry-run accepted from outside the list ("would have been refused").
+    pub outside: i64,
 }
 
 /// An audit row.
@@ -133,6 +137,10 @@ pub async fn account(
     let paused = eligibility.keys_paused();
     let wallet_rows = wallets::list_for_account(&mut conn, user.id).await?;
     let key_rows = api_keys::list_for_account(&mut conn, user.id, true).await?;
+    let outside: HashMap<Uuid, i64> = crate::db::usage::outside_for_account(&mut conn, user.id)
+        .await?
+        .into_iter()
+        .collect();
     let since = crate::domain::usage::hour_of(now) - chrono::Duration::hours(23);
     let requests_24h: HashMap<Uuid, i64> = crate::db::usage::per_key(
         crate::db::usage::since_for_account(&mut conn, user.id, since).await?,
@@ -192,6 +200,13 @@ pub async fn account(
             .map(|k| StaffKeyRow {
                 key: KeyView::new(k, paused, tz, now).with_requests(&requests_24h),
                 last_client_ip: k.last_client_ip.clone().unwrap_or_default(),
+                ranges: k
+                    .networks
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                outside: outside.get(&k.id).copied().unwrap_or(0),
                 revoked_at: k
                     .revoked_at
                     .map(|t| local_datetime(t, tz))
