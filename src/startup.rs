@@ -90,6 +90,7 @@ impl Application {
             metrics: metrics.clone(),
             anonymous_csrf: AnonymousTokens::new(settings.session_key.expose()),
             scanning_keys: ScanningKeys::load(&settings.scanning)?,
+            rate: crate::api::rate::RateLimiter::new(settings.rate.window),
         });
         let security = web::Data::new(Security {
             public_origin: settings.public_url.origin(),
@@ -314,6 +315,11 @@ fn pages(cfg: &mut web::ServiceConfig) {
                     web::resource("/api-keys/{id}/resume")
                         .route(web::get().to(routes::api_keys::pause::resume_page))
                         .route(web::post().to(routes::api_keys::pause::resume)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}/rate")
+                        .route(web::get().to(routes::api_keys::rate::show))
+                        .route(web::post().to(routes::api_keys::rate::submit)),
                 )
                 .service(
                     web::resource("/api-keys/{id}/network")

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::api::last_used::LastUsedRecorder;
+use crate::api::rate::RateLimiter;
 use crate::api::scanning_keys::ScanningKeys;
 use crate::api::usage::UsageRecorder;
 use crate::auth::password::Hasher;
@@ -33,4 +34,6 @@ pub struct AppState {
     pub anonymous_csrf: AnonymousTokens,
     /// GitHub's secret-scanning public keys (verifies its alerts).
     pub scanning_keys: ScanningKeys,
+    /// This instance's leases of per-key rate limits.
+    pub rate: RateLimiter,
 }

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod exposed;
 pub mod last_used;
+pub mod rate;
 pub mod scanning_keys;
 pub mod usage;
 
@@ -34,7 +35,7 @@ use crate::error::AppError;
 use crate::metrics::Verified;
 use crate::state::AppState;
 use crate::templates::Rendered;
-use check::{Caller, VerifyError, verify};
+use check::{Caller, Checked, VerifyError, verify};
 
 fn bearer_key(req: &HttpRequest) -> Result<PlainKey, AuthFailure> {
     let mut values = req.headers().get_all(header::AUTHORIZATION);
@@ -106,6 +107,8 @@ struct MeKey {
     tail: Option<String>,
     scopes: Vec<&'static str>,
     expires_at: Option<chrono::DateTime<Utc>>,
+    /// Accepted requests per window (a minute); null = no limit.
+    rate_limit: Option<i32>,
 }
 
 #[derive(Serialize)]
@@ -125,8 +128,11 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     };
     let caller = Caller::of(&req, &state.settings.trusted_proxies);
     match verify(&state, &key, caller).await {
-        Ok(k) => {
+        Ok(Checked { key: k, rate }) => {
             let mut res = HttpResponse::Ok();
+            if let Some(info) = &rate {
+                rate::add_headers(&mut res, info);
+            }
             // Like GitHub's token-expiration header: clients can warn before their key stops.
             if let Some(t) = k.expires_at {
                 let when = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -141,10 +147,12 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
                     tail: k.tail,
                     scopes: k.scopes.iter().map(|s| s.as_str()).collect(),
                     expires_at: k.expires_at,
+                    rate_limit: k.rate_limit,
                 },
             }))
         }
         Err(VerifyError::Refused(f)) => Ok(unauthorized(f)),
+        Err(VerifyError::Limited(info)) => Ok(rate::too_many_requests(&info)),
         Err(VerifyError::Unavailable(e)) => Err(e),
     }
 }
@@ -233,7 +241,7 @@ pub async fn introspect(
         return Ok(inactive(AuthFailure::Malformed));
     };
     match verify(&state, &key, caller).await {
-        Ok(k) => {
+        Ok(Checked { key: k, .. }) => {
             let mut body = serde_json::json!({
                 "active": true,
                 "scope": Scope::joined(&k.scopes, " "),
@@ -247,6 +255,11 @@ pub async fn introspect(
             Ok(HttpResponse::Ok().json(body))
         }
         Err(VerifyError::Refused(f)) => Ok(inactive(f)),
+        Err(VerifyError::Limited(info)) => Ok(HttpResponse::Ok().json(serde_json::json!({
+            "active": false,
+            "refusal": AuthFailure::RateLimited.as_str(),
+            "retry_after": info.reset_secs,
+        }))),
         Err(VerifyError::Unavailable(e)) => Err(e.into()),
     }
 }

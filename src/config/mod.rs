@@ -32,14 +32,8 @@
 //! | `APP_GITHUB_SCANNING_KEYS` | unset | file holding GitHub's secret-scanning public keys (the shape of `api.github.com/meta/public_keys/secret_scanning`); unset = every alert is refused with 401. Re-read when an alert names a key it lacks, so replacing the file rotates keys without a restart |
 //! | `APP_GITHUB_SCANNING_KEYS_URL` | unset | where to fetch a fresh key document when an alert names an unknown key (at most once a minute, 5 s timeout; a failed fetch keeps the last good keys) |
 //! | `APP_REVOKE_MAX_PER_MINUTE` | `10` | calls to the public `POST /api/v1/keys/revoke` per client IP a minute; more get 429 |
-//! | `APP_SMTP_URL` | unset | SMTP server for notification e-mail (`smtp://` / `smtps://`, credentials allowed; never printed); unset = no e-mail |
-//! | `APP_MAIL_FROM` | `keydesk <no-reply@localhost>` | sender of notification e-mails |
-//! | `APP_DIGEST_INTERVAL_SECS` | `86400` | at most one expiry digest per account per interval |
-//! | `APP_WEBHOOK_ALLOW_PRIVATE` | `false` | `true` lets webhooks reach plain loopback/private/link-local addresses (dev, tests); other special-purpose ranges stay refused |
-//! | `APP_NOTIFY_WORKER` | `on` | `off`: this instance delivers no notices and runs no detector |
-//! | `APP_NOTIFY_POLL_MS` | `2000` | how often the outbox worker looks for due deliveries |
-//! | `APP_NOTIFY_BACKOFF_MS` | `30000` | first retry delay of a delivery; doubles per attempt, jittered, at most 1 h |
-//! | `APP_NOTIFY_MAX_ATTEMPTS` | `8` | attempts before a delivery is marked failed (kept for inspection) |
+//! | `APP_SMTP_URL` … `APP_NOTIFY_DETECT_MS` | | notifications: the table in `config::notify` |
+//! | `APP_KEY_RATE_MAX`, `APP_KEY_RATE_WINDOW_SECS` | | per-key rate limits: the table in `config::limits` |
 //!
 //! Every number has an upper bound too, so no setting can overflow the arithmetic it feeds.
 
@@ -48,9 +42,11 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+mod limits;
 mod network;
 mod notify;
 mod scanning;
+pub use limits::RateSettings;
 pub use network::{PublicUrl, parse_proxies};
 pub use notify::NotifySettings;
 pub use scanning::ScanningSettings;
@@ -146,6 +142,8 @@ pub struct Settings {
     pub scanning: ScanningSettings,
     /// Notifications: e-mail, webhooks, the outbox worker, the digest (`config::notify`).
     pub notify: NotifySettings,
+    /// Per-key rate limits (`config::limits`).
+    pub rate: RateSettings,
 }
 
 /// A variable that is missing or invalid; the message names it and never shows a secret value.
@@ -287,6 +285,7 @@ impl Settings {
             },
             usage_max_entries: parsed("APP_USAGE_MAX_ENTRIES", 100_000, 100, 10_000_000)? as usize,
             notify: NotifySettings::from_lookup(&lookup)?,
+            rate: RateSettings::from_lookup(&lookup)?,
             last_used_enabled: match lookup("APP_LAST_USED").as_deref() {
                 None | Some("on") => true,
                 Some("off") => false,

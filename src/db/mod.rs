@@ -9,6 +9,7 @@ pub mod enums;
 pub mod notices;
 pub mod pool;
 pub mod prune;
+pub mod rate;
 pub mod retry;
 pub mod schema;
 pub mod sessions;

@@ -3,7 +3,7 @@
 //! late "expired" answer still finds them), throttle rows whose window has passed, and what
 //! keydesk keeps 90 days (SPEC §9, the README): hourly usage, client addresses not seen for 90
 //! days, the address and user agent of a last use older than 90 days, and notices (with their
-//! finished deliveries).
+//! finished deliveries); and rate-limit windows begun more than a day ago.
 //!
 //! In batches of `BATCH` rows (`… LIMIT n FOR UPDATE SKIP LOCKED`), so no statement holds many
 //! locks for long and several instances pruning at once skip each other's rows instead of
@@ -36,6 +36,8 @@ pub struct Pruned {
     pub last_use: usize,
     /// Notices past the retention.
     pub notices: usize,
+    /// Rate-limit windows begun more than a day ago.
+    pub rate_windows: usize,
 }
 
 async fn challenges(conn: &mut AsyncPgConnection, batch: i64) -> diesel::QueryResult<usize> {
@@ -64,6 +66,7 @@ pub async fn run_once(
         let i = usage::prune_client_ips(conn, BATCH).await?;
         let l = usage::prune_last_use(conn, BATCH).await?;
         let n = notices::prune(conn, BATCH).await?;
+        let r = super::rate::prune(conn, BATCH).await?;
         total.sessions += s;
         total.challenges += c;
         total.throttle += t;
@@ -71,7 +74,8 @@ pub async fn run_once(
         total.client_ips += i;
         total.last_use += l;
         total.notices += n;
-        if [s, c, t, u, i, l, n].iter().all(|n| (*n as i64) < BATCH) {
+        total.rate_windows += r;
+        if [s, c, t, u, i, l, n, r].iter().all(|n| (*n as i64) < BATCH) {
             return Ok(total);
         }
     }

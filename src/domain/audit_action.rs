@@ -35,6 +35,8 @@ text_enum! {
         KeyResumed = "key.resumed",
         /// A key's network binding changed (the event records before and after).
         KeyNetworkChanged = "key.network_changed",
+        /// A key's rate limit changed (the event records before and after).
+        KeyRateLimitChanged = "key.rate_limit_changed",
         /// The password was entered again for a sensitive action.
         ReauthSucceeded = "reauth.succeeded",
         /// A wrong password was entered for a sensitive action.
@@ -116,6 +118,10 @@ impl AuditAction {
                     }
                 }
             }
+            AuditAction::KeyRateLimitChanged => match detail.get("to").and_then(|v| v.as_i64()) {
+                Some(n) => format!("Limited “{name}” to {n} requests a minute"),
+                None => format!("Removed the rate limit of “{name}”"),
+            },
             AuditAction::ReauthSucceeded => "Confirmed the password".into(),
             AuditAction::ReauthFailed => "Entered a wrong password to confirm an action".into(),
             AuditAction::WalletLinked => format!("Linked {wallet}"),

@@ -22,6 +22,8 @@ text_enum! {
         IpNotAllowed = "ip_not_allowed",
         /// The key is bound to networks, and introspection named no `client_ip`.
         ClientIpRequired = "client_ip_required",
+        /// The key used up its rate limit for the current window.
+        RateLimited = "rate_limited",
     }
 }
 
@@ -40,6 +42,7 @@ impl AuthFailure {
             AuthFailure::ClientIpRequired => {
                 "The key is bound to networks: send the client_ip of your caller"
             }
+            AuthFailure::RateLimited => "The key used up its rate limit: retry after Retry-After",
         }
     }
 

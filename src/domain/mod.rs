@@ -22,6 +22,7 @@ pub mod limits;
 pub mod network;
 pub mod notice;
 pub mod notice_text;
+pub mod rate;
 pub mod role;
 pub mod scope;
 pub mod time;

@@ -24,6 +24,8 @@ text_enum! {
         Paused = "paused",
         /// Refused: outside the key's enforced allow list (or no address to judge).
         IpNotAllowed = "ip_not_allowed",
+        /// Refused: over the key's rate limit.
+        RateLimited = "rate_limited",
     }
 }
 
@@ -39,6 +41,7 @@ impl Outcome {
             AuthFailure::IpNotAllowed | AuthFailure::ClientIpRequired => {
                 Some(Outcome::IpNotAllowed)
             }
+            AuthFailure::RateLimited => Some(Outcome::RateLimited),
             AuthFailure::Missing | AuthFailure::Malformed | AuthFailure::Unknown => None,
         }
     }
@@ -52,6 +55,7 @@ impl Outcome {
             Outcome::AccountNotEligible => "Refused: account paused",
             Outcome::Paused => "Refused: key paused",
             Outcome::IpNotAllowed => "Refused: address not allowed",
+            Outcome::RateLimited => "Refused: rate limited",
         }
     }
 }

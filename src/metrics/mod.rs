@@ -44,7 +44,7 @@ impl Verified {
 }
 
 /// Outcomes of a key verification, in exposition order (the labels of `Verified`).
-pub const OUTCOMES: [&str; 11] = [
+pub const OUTCOMES: [&str; 12] = [
     "ok",
     "missing",
     "malformed",
@@ -55,6 +55,7 @@ pub const OUTCOMES: [&str; 11] = [
     "paused",
     "ip_not_allowed",
     "client_ip_required",
+    "rate_limited",
     "unavailable",
 ];
 

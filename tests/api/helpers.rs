@@ -259,6 +259,7 @@ pub fn test_settings(database_url: &str) -> Settings {
         usage_enabled: true,
         usage_max_entries: 100_000,
         scanning: keydesk::config::ScanningSettings::default(),
+        rate: keydesk::config::RateSettings::default(),
         // No delivery worker by default: most tests never deliver, and a worker polling in
         // every test app costs the whole suite. Tests that deliver switch it on (`with_worker`);
         // then it polls often and retries soon, so they run in seconds.

@@ -27,6 +27,7 @@ mod listeners;
 mod logs;
 mod migrations;
 mod notices;
+mod rate_limits;
 mod roll;
 mod support;
 mod usage;

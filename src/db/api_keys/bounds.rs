@@ -169,3 +169,62 @@ pub async fn set_binding_for_account(
         Ok(BindingOutcome::Saved(Box::new(row)))
     })
 }
+
+/// What saving a rate limit did.
+#[derive(Debug)]
+pub enum RateOutcome {
+    /// Saved: the row as it is now.
+    Saved(Box<KeyRow>),
+    /// The same limit was there already.
+    Unchanged(Box<KeyRow>),
+    /// The change raises or removes the limit and the caller did not confirm the password
+    /// (decided against the locked row).
+    NeedsPassword(Box<KeyRow>),
+    /// Revoked keys can't change.
+    Revoked,
+    /// No such key on this account.
+    NotFound,
+}
+
+/// Sets (or, with `None`, removes) one of the account's keys' rate limit. `may_loosen`: the
+/// recent password was confirmed; without it a higher limit or none changes nothing. The new
+/// limit applies from the next lease, within the current window.
+pub async fn set_rate_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    id: Uuid,
+    limit: Option<i32>,
+    may_loosen: bool,
+    origin: &Origin,
+) -> QueryResult<RateOutcome> {
+    crate::db::retry::transaction!(conn, async move |conn| {
+        let Some(key) = lock_for_account(conn, account, id).await? else {
+            return Ok(RateOutcome::NotFound);
+        };
+        if key.revoked_at.is_some() {
+            return Ok(RateOutcome::Revoked);
+        }
+        if key.rate_limit == limit {
+            return Ok(RateOutcome::Unchanged(Box::new(key)));
+        }
+        if crate::domain::rate::loosens(key.rate_limit, limit) && !may_loosen {
+            return Ok(RateOutcome::NeedsPassword(Box::new(key)));
+        }
+        let row: KeyRow = diesel::update(api_keys::table.find(id))
+            .set(api_keys::rate_limit.eq(limit))
+            .returning(KeyRow::as_returning())
+            .get_result(conn)
+            .await?;
+        let detail = serde_json::json!({ "from": key.rate_limit, "to": limit });
+        record_key_event(
+            conn,
+            account,
+            AuditAction::KeyRateLimitChanged,
+            &row,
+            detail,
+            origin,
+        )
+        .await?;
+        Ok(RateOutcome::Saved(Box::new(row)))
+    })
+}

@@ -15,7 +15,10 @@ mod roll;
 mod search;
 mod verify;
 
-pub use bounds::{BindingOutcome, PauseOutcome, set_binding_for_account, set_paused_for_account};
+pub use bounds::{
+    BindingOutcome, PauseOutcome, RateOutcome, set_binding_for_account, set_paused_for_account,
+    set_rate_for_account,
+};
 pub use edit::{NoteOutcome, ScopesOutcome, set_note_for_account, set_scopes_for_account};
 pub use eligibility::{count_active_for_account, eligibility_for_account};
 pub use exposure::{ExposureReport, Revoked, Sighting, revoke_exposed};
@@ -92,6 +95,8 @@ pub struct KeyRow {
     pub network_mode: NetworkMode,
     /// Its allow list.
     pub networks: Vec<ipnet::IpNet>,
+    /// Accepted verifications per window; None = no limit.
+    pub rate_limit: Option<i32>,
 }
 
 impl KeyRow {

@@ -44,6 +44,10 @@ pub struct KeyAuth {
     pub network_mode: NetworkMode,
     /// Its allow list.
     pub networks: Vec<ipnet::IpNet>,
+    /// Accepted verifications per window; None = no limit.
+    pub rate_limit: Option<i32>,
+    /// The database's clock as the query read it (UTC): rate-limit windows count on it.
+    pub db_now: chrono::NaiveDateTime,
 }
 
 impl KeyAuth {
@@ -94,6 +98,8 @@ pub async fn find_by_hash(
             api_keys::paused_at.is_not_null(),
             api_keys::network_mode,
             api_keys::networks,
+            api_keys::rate_limit,
+            diesel::dsl::now,
         ))
         .first(conn)
         .await

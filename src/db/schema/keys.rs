@@ -81,6 +81,8 @@ diesel::table! {
         network_mode -> Text,
         /// The allow list: at most 20 IPv4/IPv6 ranges, canonical (no host bits).
         networks -> Array<Cidr>,
+        /// Accepted verifications per window (APP_KEY_RATE_WINDOW_SECS, a minute) across every instance; NULL = no limit.
+        rate_limit -> Nullable<Int4>,
     }
 }
 

@@ -63,6 +63,10 @@ pub struct KeyView {
     pub network: String,
     /// Bound to networks (dry-run or enforced).
     pub network_bound: bool,
+    /// "600 a minute" or "None".
+    pub rate: String,
+    /// Has a rate limit.
+    pub rate_limited: bool,
     /// Its status is Paused.
     paused: bool,
 }
@@ -142,6 +146,10 @@ impl KeyView {
             },
             owner_paused,
             network_bound: binding.mode != NetworkMode::Off,
+            rate: k
+                .rate_limit
+                .map_or_else(|| "None".to_owned(), |n| format!("{n} a minute")),
+            rate_limited: k.rate_limit.is_some(),
             network,
             exposure: ExposureView::of(k, tz, now),
             paused: status == KeyStatus::Paused,

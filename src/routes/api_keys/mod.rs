@@ -14,6 +14,7 @@ pub mod list;
 pub mod network;
 pub mod note;
 pub mod pause;
+pub mod rate;
 pub mod rename;
 pub mod revoke;
 pub mod roll;

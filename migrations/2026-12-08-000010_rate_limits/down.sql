@@ -1,0 +1,6 @@
+DELETE FROM key_usage_hourly WHERE outcome = 'rate_limited';
+ALTER TABLE key_usage_hourly DROP CONSTRAINT key_usage_hourly_outcome_check;
+ALTER TABLE key_usage_hourly ADD CONSTRAINT key_usage_hourly_outcome_check
+    CHECK (outcome IN ('ok', 'revoked', 'expired', 'account_not_eligible', 'paused', 'ip_not_allowed'));
+DROP TABLE key_rate_windows;
+ALTER TABLE api_keys DROP COLUMN rate_limit;
