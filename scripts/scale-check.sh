@@ -20,6 +20,9 @@
 #  6. a rolling restart (drain through the runtime API, SIGTERM, start, /readyz, ready) under a
 #     stream of API and page requests: zero failed requests; every instance flushed its
 #     buffered "last used" at shutdown and the newest time won.
+#  7. a key limited to 600 per window (SCALE_RATE_WINDOW seconds, default 5; a minute in
+#     production) hammered through HAProxy by four clients for two whole windows: in each, the
+#     three instances together accepted at most 600 and at least 540.
 #
 # Prints one summary line (stdout) and exits non-zero when a promise fails.
 #
@@ -188,6 +191,9 @@ export APP_USAGE_FLUSH_MS=200
 # the benchmark runs the production defaults instead (pool 16, flushes every 5 s)
 [ "$BENCH" = 1 ] && export APP_DB_POOL_SIZE=16 APP_LAST_USED_FLUSH_MS=5000 APP_USAGE_FLUSH_MS=5000
 export APP_PUBLIC_URL="$LB" APP_TRUSTED_PROXIES=127.0.0.1
+# step 7's rate limit counts in short windows, so two whole windows pass in seconds
+RATE_WINDOW="${SCALE_RATE_WINDOW:-5}"
+export APP_KEY_RATE_WINDOW_SECS="$RATE_WINDOW" APP_KEY_RATE_MAX=1000000
 for i in 1 2 3; do
   wait_for 1 "$(ks "$i")/healthz" 000 || fail "port ${KS_PORT[$i]} is already taken"
 done
@@ -459,7 +465,7 @@ read -r VERIFY_CALLS OTHER_CALLS < <(sql "SELECT coalesce(sum(calls) FILTER (WHE
 QPV=$(awk -v a="$VERIFY_CALLS" -v b="$OTHER_CALLS" 'BEGIN { printf "%.2f", (a + b) / 300 }')
 [ "$(sql "SELECT count(*) FROM pg_indexes WHERE tablename = 'api_keys' AND indexdef LIKE 'CREATE UNIQUE INDEX % (hash)'")" = 1 ] \
   || fail "api_keys.hash has no unique index"
-say "1/6 one session on all 3 instances; client address through HAProxy kept, forged one dropped; a verification = $QPV statement (the lookup by the unique hash index)"
+say "1/7 one session on all 3 instances; client address through HAProxy kept, forged one dropped; a verification = $QPV statement (the lookup by the unique hash index)"
 
 # --- 2. the key limit across instances: 50 concurrent creates at 9 keys -----------------------
 CSRF=$(page_csrf "$COOKIE_LB" "$LB")
@@ -488,7 +494,7 @@ active=$(sql "SELECT count(*) FROM api_keys k JOIN users u ON u.id = k.account_i
   WHERE u.email = 'scale@example.com' AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())")
 [ "$created" = 1 ] && [ "$stored" = 1 ] && [ "$active" = 10 ] && [ -z "$others" ] \
   || fail "50 concurrent creates at 9 keys: $created answered 200, $stored stored, $refused refused (409), $busy 503, others:${others:- none}; $active active keys (want 1, 1, 10 and only 409/503 otherwise)"
-say "2/6 50 concurrent creates at 9 keys over 3 instances: exactly 1 created, $refused refused (409), $busy busy (503), 10 active"
+say "2/7 50 concurrent creates at 9 keys over 3 instances: exactly 1 created, $refused refused (409), $busy busy (503), 10 active"
 
 # --- 3. revoke through HAProxy while pollers ask every instance directly ---------------------
 RID=$(key_id "$RKEY" "$LB")
@@ -544,7 +550,7 @@ if [ "$(sql "SELECT count(*) FROM information_schema.tables WHERE table_name = '
   case ",$ips," in *203.0.113.66*) fail "usage: a forged X-Forwarded-For was recorded as a client address";; esac
   USAGE="ok=$want_ok+revoked=$want_rev"
 fi
-say "3/6 revoke: $POLLS polls from $((3 * POLLERS)) pollers, $BEFORE_OK×200 before the answer, 0 after ($AFTER_401×401); usage sums across instances: $USAGE"
+say "3/7 revoke: $POLLS polls from $((3 * POLLERS)) pollers, $BEFORE_OK×200 before the answer, 0 after ($AFTER_401×401); usage sums across instances: $USAGE"
 
 # --- 4. kill -9 of one instance under load ---------------------------------------------------
 KPW=$(account kill@example.com ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL)
@@ -635,7 +641,7 @@ done
 start_ks 2
 wait_for 20 "$(ks 2)/readyz" 200 || fail "instance 2 did not come back"
 wait_status ks2 UP 15 || fail "HAProxy did not put instance 2 back (status $(srv ks2 status))"
-say "4/6 kill -9: out of rotation in ${DOWN_MS} ms; errors in the window $K_ERR/$K_TOTAL ($K_PCT%: ${K_KINDS%,}); $ACKED_C acked creates and $ACKED_R acked revokes all hold; sessions intact"
+say "4/7 kill -9: out of rotation in ${DOWN_MS} ms; errors in the window $K_ERR/$K_TOTAL ($K_PCT%: ${K_KINDS%,}); $ACKED_C acked creates and $ACKED_R acked revokes all hold; sessions intact"
 
 # --- 5. last used, buffered per instance ------------------------------------------------------
 declare -A LU_KEY LU_T
@@ -651,7 +657,7 @@ for i in 1 3 2; do   # the shared key's newest use is on instance 2, and instanc
 done
 written=$(sql "SELECT count(*) FROM api_keys WHERE name LIKE 'lu-%' AND last_used_at IS NOT NULL")
 [ "$written" = 0 ] || fail "last-used was written per request ($written keys), not buffered"
-say "5/6 4 keys used on 3 instances directly; last-used buffered in memory (0 written)"
+say "5/7 4 keys used on 3 instances directly; last-used buffered in memory (0 written)"
 
 # --- 6. rolling restart under a stream of requests ------------------------------------------
 rr=()
@@ -692,6 +698,53 @@ for i in 1 2 3; do
 done
 ok=$(sql "SELECT last_used_at > to_timestamp(${LU_T[3]}) FROM api_keys WHERE name = 'lu-shared'")
 [ "$ok" = t ] || fail "lu-shared: an older last-used time from instance 3 overwrote instance 2's newer one"
-say "6/6 rolling restart in ${RR_SECS} s: $RR_TOTAL requests, 0 failed; last-used of 3 instances flushed at SIGTERM, newest kept"
+say "6/7 rolling restart in ${RR_SECS} s: $RR_TOTAL requests, 0 failed; last-used of 3 instances flushed at SIGTERM, newest kept"
 
-echo "scale-check ok pool_mode=$POOL_MODE instances=$N sessions=3/3 client_ip=kept q_per_verify=$QPV limit_race=1/50(409=$refused,503=$busy) revoke_polls=$POLLS late_200=0 kill9_down_ms=$DOWN_MS kill9_errors=$K_ERR/$K_TOTAL(${K_PCT}%) acked_creates=$ACKED_C acked_revokes=$ACKED_R lost=0 last_used=3/3+newest usage_sum=$USAGE rolling_requests=$RR_TOTAL rolling_failed=0 secs=$((SECONDS - STARTED))"
+# --- 7. a rate limit holds across the instances ---------------------------------------------
+# One key limited to 600 per window, hammered through HAProxy (round robin over the three) by
+# four clients for two whole windows and more: in every whole window the instances together
+# accept at most 600, and at least 540 (90 %). Each answer is put in its window from the time
+# it arrived plus its RateLimit-Reset (the seconds left in the window on the database's clock).
+RKEY=$(new_key kill@example.com rate-600)
+sql "UPDATE api_keys SET rate_limit = 600 WHERE name = 'rate-600'" >/dev/null
+hammer() {
+  while [ ! -e "$WORK/stop-rate" ]; do
+    r=$(curl -s -o /dev/null -w '%{http_code} %header{ratelimit-reset}' \
+      -H "Authorization: Bearer $RKEY" "$LB/api/v1/me")
+    echo "$EPOCHREALTIME $r"
+  done >"$1"
+}
+# start just after a window begins, then run for three windows and a half: the first and the
+# last are partial (left out), two whole ones are measured
+now=$(date +%s); sleep $((RATE_WINDOW - now % RATE_WINDOW)).1
+rh=()
+for c in 1 2 3 4; do hammer "$WORK/rate.$c" & rh+=($!); BG_PIDS+=($!); done
+sleep "$((RATE_WINDOW * 3)).5"
+touch "$WORK/stop-rate"
+for p in "${rh[@]}"; do wait "$p" || true; done
+RATE_LINE=$(cat "$WORK"/rate.* | awk -v w="$RATE_WINDOW" '
+  $2 == 200 || $2 == 429 {
+    win = int(($1 + $3) / w + 0.5) - 1        # the window the database put the answer in
+    if ($2 == 200) ok[win]++
+    seen[win] = 1
+    if (first == "" || win < first) first = win
+    if (last == "" || win > last) last = win
+  }
+  $2 != 200 && $2 != 429 { bad++ }
+  END {
+    out = ""
+    for (v = first + 1; v < last; v++) out = out (out == "" ? "" : ",") (ok[v] + 0)
+    printf "%s %d", out, bad + 0
+  }')
+RATE_WINDOWS=${RATE_LINE% *}
+RATE_BAD=${RATE_LINE#* }
+case "$RATE_WINDOWS" in *,*) ;; *) fail "rate: fewer than two whole windows measured ($RATE_WINDOWS)" ;; esac
+[ "$RATE_BAD" = 0 ] || fail "rate: $RATE_BAD answers other than 200 and 429"
+for n in ${RATE_WINDOWS//,/ }; do
+  [ "$n" -le 600 ] || fail "rate: $n accepted in one window over a limit of 600 (windows: $RATE_WINDOWS)"
+  [ "$n" -ge 540 ] || fail "rate: only $n of 600 accepted in a window (windows: $RATE_WINDOWS)"
+done
+RATE_TOTAL=$(cat "$WORK"/rate.* | wc -l)
+say "7/7 rate limit 600 per ${RATE_WINDOW} s window through 3 instances: accepted per whole window $RATE_WINDOWS of $RATE_TOTAL requests (≤ 600, ≥ 540)"
+
+echo "scale-check ok pool_mode=$POOL_MODE instances=$N sessions=3/3 client_ip=kept q_per_verify=$QPV limit_race=1/50(409=$refused,503=$busy) revoke_polls=$POLLS late_200=0 kill9_down_ms=$DOWN_MS kill9_errors=$K_ERR/$K_TOTAL(${K_PCT}%) acked_creates=$ACKED_C acked_revokes=$ACKED_R lost=0 last_used=3/3+newest usage_sum=$USAGE rolling_requests=$RR_TOTAL rolling_failed=0 rate_window_s=$RATE_WINDOW rate_accepted_per_window=$RATE_WINDOWS secs=$((SECONDS - STARTED))"
