@@ -24,3 +24,8 @@ ALTER TABLE key_usage_hourly DROP CONSTRAINT key_usage_hourly_outcome_check;
 ALTER TABLE key_usage_hourly ADD CONSTRAINT key_usage_hourly_outcome_check
     CHECK (outcome IN ('ok', 'revoked', 'expired', 'account_not_eligible', 'paused', 'ip_not_allowed',
                        'rate_limited'));
+
+-- a usage alert rule may watch rate-limit refusals
+ALTER TABLE usage_alert_rules DROP CONSTRAINT usage_alert_rules_kind_check;
+ALTER TABLE usage_alert_rules ADD CONSTRAINT usage_alert_rules_kind_check
+    CHECK (kind IN ('requests_per_hour', 'refusal_rate', 'rate_limited'));

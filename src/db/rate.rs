@@ -58,3 +58,24 @@ pub async fn prune(conn: &mut AsyncPgConnection, batch: i64) -> diesel::QueryRes
     .execute(conn)
     .await
 }
+
+/// The most any window of the last 24 hours leased of `key`'s limit (what the instances took
+/// from the budget: at least what they accepted, at most a slice per instance more).
+pub async fn peak_last_day(
+    conn: &mut AsyncPgConnection,
+    key: Uuid,
+) -> diesel::QueryResult<Option<i32>> {
+    #[derive(diesel::QueryableByName)]
+    struct Peak {
+        #[diesel(sql_type = diesel::sql_types::Nullable<Int4>)]
+        peak: Option<i32>,
+    }
+    let p: Peak = diesel::sql_query(
+        "SELECT max(granted) AS peak FROM key_rate_windows
+          WHERE key_id = $1 AND created_at > now() - interval '1 day'",
+    )
+    .bind::<SqlUuid, _>(key)
+    .get_result(conn)
+    .await?;
+    Ok(p.peak)
+}

@@ -108,7 +108,13 @@ pub fn describe(kind: NoticeKind, payload: &Value, tz: Tz, now: DateTime<Utc>) -
                 .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok())
                 .map(|t| format!("{} ({zone})", local_datetime(t, tz)))
                 .unwrap_or_default();
-            let text = if s(payload, "rule") == "refusal_rate" {
+            let text = if s(payload, "rule") == "rate_limited" {
+                format!(
+                    "“{name}” was refused {} times by its rate limit in the hour from {hour} (your alert: more than {})",
+                    n("rate_limited"),
+                    n("threshold")
+                )
+            } else if s(payload, "rule") == "refusal_rate" {
                 format!(
                     "“{name}”: {} of {} requests were refused in the hour from {hour} (your alert: above {} %)",
                     n("refused"),

@@ -246,3 +246,44 @@ async fn a_changed_limit_applies_in_the_next_window_and_raising_needs_the_passwo
     );
     assert_eq!(a.events(user.id, "key.rate_limit_changed").await.len(), 3);
 }
+
+#[tokio::test]
+async fn rate_limit_refusals_raise_their_alert_and_the_page_shows_the_busiest_minute() {
+    let a = app_with_window(3_600).await;
+    let user = a.eligible_user_logged_in().await;
+    let secret = a.create_key_secret("throttled").await;
+    let key = a.key_id_of(&secret).await;
+    assert_eq!(set_limit(&a, key, "2", "").await, 303);
+    let token = a.csrf().await;
+    let res = a
+        .post_form(
+            "/settings/notifications/alerts",
+            &[
+                ("csrf_token", &token),
+                ("key", "all"),
+                ("kind", "rate_limited"),
+                ("threshold", "2"),
+            ],
+        )
+        .await;
+    assert_redirects_to(&res, "/settings/notifications");
+    let before = db_window(&a, 3_600).await;
+    let statuses = burst(&[&a], &secret, 5).await;
+    if db_window(&a, 3_600).await != before {
+        return; // the hour turned mid-burst: the counts below would be split
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 3);
+    a.usage.flush_now().await;
+    let mut c = a.conn().await;
+    assert_eq!(keydesk::db::notices::alerts::detect(&mut c).await.unwrap(), 1);
+    let (_, list) = a.get_html("/settings/api-keys").await;
+    assert!(
+        list.contains("was refused 3 times by its rate limit"),
+        "the in-app notice says what happened"
+    );
+    let (_, detail) = a.get_html(&format!("/settings/api-keys/{key}")).await;
+    assert!(detail.contains("busiest minute of the last 24 h: 2,"), "{detail}");
+    let (_, settings) = a.get_html("/settings/notifications").await;
+    assert!(settings.contains("More than 2 requests refused by the rate limit in an hour"));
+    let _ = user;
+}

@@ -16,6 +16,8 @@ use crate::domain::notice::NoticeKind;
 pub const REQUESTS_PER_HOUR: &str = "requests_per_hour";
 /// Refusals above `threshold` % of at least `min_requests` requests in an hour.
 pub const REFUSAL_RATE: &str = "refusal_rate";
+/// Rate-limit refusals above `threshold` in an hour.
+pub const RATE_LIMITED: &str = "rate_limited";
 
 /// Rules an account may have.
 pub const MAX_RULES: i64 = 20;
@@ -157,6 +159,8 @@ struct Broken {
     total: i64,
     #[diesel(sql_type = BigInt)]
     refused: i64,
+    #[diesel(sql_type = BigInt)]
+    rate_limited: i64,
 }
 
 /// Alerts one account's rules may write in one detector run; the rest come in the next runs.
@@ -177,7 +181,9 @@ pub async fn detect(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
              SELECT b.*, row_number() OVER (PARTITION BY b.account_id ORDER BY b.hour, b.rule_id, b.key_id) AS nth
                FROM (SELECT r.id AS rule_id, r.account_id, r.kind, r.threshold, k.id AS key_id,
                             k.name, k.prefix, u.hour, sum(u.requests)::int8 AS total,
-                            coalesce(sum(u.requests) FILTER (WHERE u.outcome <> 'ok'), 0)::int8 AS refused
+                            coalesce(sum(u.requests) FILTER (WHERE u.outcome <> 'ok'), 0)::int8 AS refused,
+                            coalesce(sum(u.requests) FILTER (WHERE u.outcome = 'rate_limited'), 0)::int8
+                                AS rate_limited
                        FROM usage_alert_rules r
                        JOIN api_keys k ON k.account_id = r.account_id
                             AND (r.key_id IS NULL OR r.key_id = k.id)
@@ -187,7 +193,10 @@ pub async fn detect(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
                      HAVING (r.kind = 'requests_per_hour' AND sum(u.requests) > r.threshold)
                          OR (r.kind = 'refusal_rate' AND sum(u.requests) >= r.min_requests
                              AND coalesce(sum(u.requests) FILTER (WHERE u.outcome <> 'ok'), 0) * 100
-                                 > r.threshold::int8 * sum(u.requests))) b
+                                 > r.threshold::int8 * sum(u.requests))
+                         OR (r.kind = 'rate_limited'
+                             AND coalesce(sum(u.requests) FILTER (WHERE u.outcome = 'rate_limited'), 0)
+                                 > r.threshold)) b
               WHERE NOT EXISTS (SELECT 1 FROM notices n
                                  WHERE n.idempotency_key = 'usage_alert:' || b.rule_id || ':'
                                        || b.key_id || ':' || extract(epoch FROM b.hour)::int8)) f
@@ -214,7 +223,7 @@ pub async fn detect(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
             payload: serde_json::json!({
                 "key_id": b.key_id, "name": b.name, "prefix": b.prefix, "rule": b.kind,
                 "threshold": b.threshold, "hour": b.hour, "requests": b.total,
-                "refused": b.refused,
+                "refused": b.refused, "rate_limited": b.rate_limited,
             }),
         };
         if enqueue(conn, notice).await?.is_some() {

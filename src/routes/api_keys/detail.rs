@@ -92,6 +92,8 @@ struct DetailPage {
     ips: Vec<IpRow>,
     history: Vec<HistoryRow>,
     user_zone: String,
+    /// The busiest window of the last 24 hours, as leased, when the key has a limit.
+    rate_peak: Option<i32>,
 }
 
 fn summary(u: &Usage) -> Vec<SummaryRow> {
@@ -132,6 +134,10 @@ pub async fn page(
     let hourly_rows = usage::hourly_for_key(&mut conn, id, since).await?;
     let ips = usage::client_ips_for_key(&mut conn, id).await?;
     let events = audit::list_for_key(&mut conn, user.id, id, HISTORY).await?;
+    let rate_peak = match key.rate_limit {
+        Some(_) => crate::db::rate::peak_last_day(&mut conn, id).await?,
+        None => None,
+    };
     let predecessor = api_keys::rolled_onto(&mut conn, user.id, id).await?;
     let successor = match key.rolled_to {
         Some(s) => api_keys::find_for_account(&mut conn, user.id, s).await?,
@@ -196,6 +202,7 @@ pub async fn page(
             })
             .collect(),
         user_zone: zone_name.to_owned(),
+        rate_peak,
         key: view,
     };
     render(&page, StatusCode::OK)

@@ -59,6 +59,13 @@ pub async fn add(
                     "The minimum number of requests must be a whole number from 1 to 100,000,000",
                 )?,
             ),
+            alerts::RATE_LIMITED => (
+                alerts::RATE_LIMITED,
+                number(&f.threshold, 1, 100_000_000).ok_or(
+                    "Rate-limit refusals per hour must be a whole number from 1 to 100,000,000",
+                )?,
+                0,
+            ),
             _ => return Err("Choose what the alert watches"),
         };
         Ok((key, kind, threshold, min))

@@ -146,7 +146,12 @@ pub async fn render_page(
                     .key_name
                     .as_deref()
                     .map_or_else(|| "every key".to_owned(), |n| format!("“{}”", visible(n)));
-                let text = if r.kind == rules::REFUSAL_RATE {
+                let text = if r.kind == rules::RATE_LIMITED {
+                    format!(
+                        "More than {} requests refused by the rate limit in an hour — {which}",
+                        r.threshold
+                    )
+                } else if r.kind == rules::REFUSAL_RATE {
                     format!(
                         "More than {} % of requests refused in an hour (with at least {} requests) — {which}",
                         r.threshold, r.min_requests
