@@ -385,6 +385,7 @@ async fn seed_keys(
                 scopes: row.scopes.clone(),
                 expires_at: row.expires_at,
                 expiry_days: None,
+                rate_limit: row.rate_limit,
             };
             let (_, successor) = NewKey::generate(hasher, account, spec, Uuid::new_v4());
             api_keys::roll_for_account(conn, row.id, successor, api_keys::Grace::OneDay, &origin)

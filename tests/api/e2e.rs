@@ -710,6 +710,7 @@ async fn hostile_names_and_user_agents_render_inert_on_support_pages() {
                 scopes: vec![keydesk::domain::Scope::VmBuyCrypto],
                 request_id: Some(uuid::Uuid::new_v4()),
                 expires_at: None,
+                rate_limit: None,
             },
             &origin(),
         )

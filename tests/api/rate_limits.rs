@@ -275,15 +275,47 @@ async fn rate_limit_refusals_raise_their_alert_and_the_page_shows_the_busiest_mi
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 3);
     a.usage.flush_now().await;
     let mut c = a.conn().await;
-    assert_eq!(keydesk::db::notices::alerts::detect(&mut c).await.unwrap(), 1);
+    assert_eq!(
+        keydesk::db::notices::alerts::detect(&mut c).await.unwrap(),
+        1
+    );
     let (_, list) = a.get_html("/settings/api-keys").await;
     assert!(
         list.contains("was refused 3 times by its rate limit"),
         "the in-app notice says what happened"
     );
     let (_, detail) = a.get_html(&format!("/settings/api-keys/{key}")).await;
-    assert!(detail.contains("busiest minute of the last 24 h: 2,"), "{detail}");
+    assert!(
+        detail.contains("busiest minute of the last 24 h: 2,"),
+        "{detail}"
+    );
     let (_, settings) = a.get_html("/settings/notifications").await;
     assert!(settings.contains("More than 2 requests refused by the rate limit in an hour"));
     let _ = user;
+}
+
+#[tokio::test]
+async fn a_limit_set_at_create_applies_from_the_first_request() {
+    let a = app_with_window(3_600).await;
+    a.eligible_user_logged_in().await;
+    let bad = a
+        .create_key(&[("name", "capped"), ("rate_limit", "0")])
+        .await;
+    assert_eq!(bad.status().as_u16(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("between 1 and 6000") && html.contains("value=\"0\""));
+    let secret = a
+        .create_key_secret_with(&[("name", "capped"), ("rate_limit", "1")])
+        .await;
+    let key = a.key_id_of(&secret).await;
+    assert_eq!(a.key_row(key).await.rate_limit, Some(1));
+    let before = db_window(&a, 3_600).await;
+    let statuses = burst(&[&a], &secret, 3).await;
+    if db_window(&a, 3_600).await == before {
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "{statuses:?}"
+        );
+    }
 }

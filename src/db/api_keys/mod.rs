@@ -137,6 +137,8 @@ pub struct KeySpec {
     pub expires_at: Option<DateTime<Utc>>,
     /// The preset the expiry came from, if any.
     pub expiry_days: Option<i16>,
+    /// Accepted verifications per window; None = no limit.
+    pub rate_limit: Option<i32>,
 }
 
 impl KeySpec {
@@ -155,6 +157,7 @@ impl KeySpec {
             scopes,
             expires_at,
             expiry_days: expiry_days.filter(|_| expires_at.is_some()),
+            rate_limit: None,
         }
     }
 }
@@ -186,6 +189,8 @@ pub struct NewKey {
     pub request_id: Option<Uuid>,
     /// Expiry; None = never.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Accepted verifications per window; None = no limit.
+    pub rate_limit: Option<i32>,
 }
 
 impl NewKey {
@@ -210,6 +215,7 @@ impl NewKey {
             scopes: spec.scopes,
             request_id: Some(request_id),
             expires_at: spec.expires_at,
+            rate_limit: spec.rate_limit,
         };
         (secret, row)
     }

@@ -13,6 +13,7 @@ use super::view::{CreateFormView, PageState, SecretView, render_page};
 use crate::auth::CurrentUser;
 use crate::auth::reauth::{self, Reauth};
 use crate::db::api_keys::{self, CreateOutcome, KeySpec, NewKey};
+use crate::domain::rate::parse_limit;
 use crate::domain::time::zone;
 use crate::domain::{Expiration, ExpirationInput, KeyName, KeyNote, Scope};
 use crate::error::AppError;
@@ -65,6 +66,8 @@ pub struct CreateForm {
     custom_expiration: String,
     scopes: Vec<String>,
     request_id: String,
+    /// Accepted requests a minute (empty: none).
+    rate_limit: String,
     /// Only when the password is asked for again; never echoed back.
     password: String,
 }
@@ -80,6 +83,7 @@ impl CreateForm {
             tz,
             now,
         );
+        view.rate_limit = self.rate_limit.chars().take(20).collect();
         view.open = true;
         view
     }
@@ -125,10 +129,15 @@ pub async fn create(
         Uuid::parse_str(form.request_id.trim())
     };
 
-    let (Ok(name), Ok(note), Ok(expiration), Ok(scopes), Ok(request_id)) =
-        (&name, &note, &expiration, &scopes, &request_id)
+    let rate_limit = parse_limit(
+        &form.rate_limit.chars().take(20).collect::<String>(),
+        state.settings.rate.max,
+    );
+    let (Ok(name), Ok(note), Ok(expiration), Ok(scopes), Ok(request_id), Ok(rate_limit)) =
+        (&name, &note, &expiration, &scopes, &request_id, &rate_limit)
     else {
         let mut view = form.view(tz, now);
+        view.rate_limit_error = rate_limit.as_ref().err().cloned();
         view.name_error = name.as_ref().err().map(|e| e.to_string());
         view.note_error = note.as_ref().err().map(|e| e.to_string());
         view.expiration_error = expiration.as_ref().err().cloned();
@@ -156,7 +165,8 @@ pub async fn create(
     }
 
     let expiry_days = expiration_input.preset_days();
-    let spec = KeySpec::new(name, note, scopes.clone(), *expiration, expiry_days);
+    let mut spec = KeySpec::new(name, note, scopes.clone(), *expiration, expiry_days);
+    spec.rate_limit = *rate_limit;
     let (secret, row) = NewKey::generate(&state.key_hasher, user.id, spec, *request_id);
     let mut conn = state.pool.get().await?;
     let outcome = api_keys::create_for_account(&mut conn, row, &origin(&req)).await?;

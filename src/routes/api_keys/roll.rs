@@ -219,6 +219,8 @@ pub async fn submit(
         expiry_days: input
             .preset_days()
             .filter(|_| expiration.as_option().is_some()),
+        // the successor keeps the old key's bounds: a roll never loosens them
+        rate_limit: key.rate_limit,
     };
     let (secret, row) = NewKey::generate(&state.key_hasher, current.user.id, spec, *request_id);
     let mut conn = state.pool.get().await?;

@@ -51,6 +51,10 @@ pub struct CreateFormView {
     pub name: String,
     /// Note as typed.
     pub note: String,
+    /// Rate limit as typed (empty: none).
+    pub rate_limit: String,
+    /// Message next to the rate limit.
+    pub rate_limit_error: Option<String>,
     /// Expiration choices.
     pub presets: Vec<PresetView>,
     /// Custom is selected.
@@ -108,6 +112,8 @@ impl CreateFormView {
         Self {
             name: name.to_owned(),
             note: note.to_owned(),
+            rate_limit: String::new(),
+            rate_limit_error: None,
             presets: PRESETS
                 .iter()
                 .map(|(value, label)| PresetView {
