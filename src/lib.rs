@@ -11,6 +11,7 @@ pub mod body;
 pub mod client_ip;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod metrics;

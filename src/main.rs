@@ -214,7 +214,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Key { .. } => {
             anyhow::bail!("usage: keydesk key EMAIL NAME, or keydesk key revoke-exposed SECRET|-")
         }
-        Command::Demo(DemoCmd::Seed) => admin::demo_seed(&settings).await?,
+        Command::Demo(DemoCmd::Seed) => keydesk::demo::seed(&settings).await?,
         Command::Notices {
             command: None | Some(NoticesCmd::List),
             all,

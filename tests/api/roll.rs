@@ -353,9 +353,9 @@ async fn a_stale_sign_in_is_asked_for_the_password_before_a_roll() {
 #[tokio::test]
 async fn the_demo_accounts_show_every_state_including_a_rolling_key() {
     let app = spawn_app().await;
-    keydesk::admin::demo_seed(&app.settings).await.unwrap();
+    keydesk::demo::seed(&app.settings).await.unwrap();
     // twice: idempotent
-    keydesk::admin::demo_seed(&app.settings).await.unwrap();
+    keydesk::demo::seed(&app.settings).await.unwrap();
     let mut c = app.conn().await;
     let ana = keydesk::db::users::find_by_email(&mut c, "ana@example.com")
         .await
@@ -373,7 +373,15 @@ async fn the_demo_accounts_show_every_state_including_a_rolling_key() {
     );
     assert!(keys.iter().any(|k| !k.note.is_empty()), "a key with a note");
     assert!(keys.iter().any(|k| k.revoked_at.is_some()));
-    assert_eq!(keys.len(), 6);
+    assert_eq!(keys.len(), 7);
+    // the round-3 bounds: a dry-run binding with a rate limit, a key its owner paused
+    let bot = keys.iter().find(|k| k.name == "production-bot").unwrap();
+    assert_eq!(bot.network_mode.as_str(), "dry_run");
+    assert_eq!(bot.rate_limit, Some(600));
+    assert!(
+        keys.iter()
+            .any(|k| k.name == "kiosk-tablet" && k.paused_at.is_some())
+    );
 }
 
 #[tokio::test]
