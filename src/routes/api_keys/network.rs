@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::sudo::{self, AsksPassword, owned_key};
 use crate::auth::CurrentUser;
-use crate::auth::reauth::{self, Reauth};
+use crate::auth::reauth::Reauth;
 use crate::db::api_keys::{self, BindingOutcome, KeyRow};
 use crate::db::usage::{self, ClientIp};
 use crate::domain::key_status::REVOKED_IS_FINAL;
@@ -300,11 +300,8 @@ pub async fn submit(
     };
     let loosens = key.binding().loosens(&binding);
     if loosens {
-        let now = {
-            let mut conn = state.pool.get().await?;
-            crate::db::now(&mut conn).await?
-        };
-        let asked = reauth::confirm(&req, &session, &current, &state, &form.password, now).await?;
+        let asked =
+            sudo::confirm_loosening(&req, &session, &current, &state, &form.password).await?;
         if asked != Reauth::Confirmed {
             return sudo::password_refused(view, &asked);
         }

@@ -139,11 +139,7 @@ async fn change(
 ) -> Result<HttpResponse, AppError> {
     let key = owned_key(state, current, id).await?;
     if resume {
-        let now = {
-            let mut conn = state.pool.get().await?;
-            crate::db::now(&mut conn).await?
-        };
-        let asked = reauth::confirm(req, session, current, state, password, now).await?;
+        let asked = sudo::confirm_loosening(req, session, current, state, password).await?;
         if asked != Reauth::Confirmed {
             return sudo::password_refused(page(current, &key, true, state), &asked);
         }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::sudo::{self, AsksPassword, owned_key};
 use crate::auth::CurrentUser;
-use crate::auth::reauth::{self, Reauth};
+use crate::auth::reauth::Reauth;
 use crate::db::api_keys::{self, KeyRow, RateOutcome};
 use crate::domain::key_status::REVOKED_IS_FINAL;
 use crate::domain::rate::{loosens, parse_limit};
@@ -113,11 +113,8 @@ pub async fn submit(
     };
     let loosening = loosens(key.rate_limit, limit);
     if loosening {
-        let now = {
-            let mut conn = state.pool.get().await?;
-            crate::db::now(&mut conn).await?
-        };
-        let asked = reauth::confirm(&req, &session, &current, &state, &form.password, now).await?;
+        let asked =
+            sudo::confirm_loosening(&req, &session, &current, &state, &form.password).await?;
         if asked != Reauth::Confirmed {
             return sudo::password_refused(view, &asked);
         }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::sudo::{self, AsksPassword, EditsValue, owned_key};
 use super::view::ScopeView;
 use crate::auth::CurrentUser;
-use crate::auth::reauth::{self, Reauth};
+use crate::auth::reauth::Reauth;
 use crate::db::api_keys::{self, KeyRow, ScopesOutcome, edit::widens};
 use crate::domain::Scope;
 use crate::domain::key_status::{REVOKED_IS_FINAL, ROLLING_IS_FINAL};
@@ -106,11 +106,8 @@ pub async fn submit(
         Err(res) => return res,
     };
     if widens(&key.scopes, &scopes) {
-        let now = {
-            let mut conn = state.pool.get().await?;
-            crate::db::now(&mut conn).await?
-        };
-        let asked = reauth::confirm(&req, &session, &current, &state, &form.password, now).await?;
+        let asked =
+            sudo::confirm_loosening(&req, &session, &current, &state, &form.password).await?;
         if asked != Reauth::Confirmed {
             return sudo::password_refused(view, &asked);
         }

@@ -14,6 +14,22 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::render;
 
+/// Whether the recent password is confirmed for a loosening (on the database's clock): recent
+/// enough already, or `password` from the form is right.
+pub(super) async fn confirm_loosening(
+    req: &actix_web::HttpRequest,
+    session: &crate::session::TypedSession,
+    current: &CurrentUser,
+    state: &AppState,
+    password: &str,
+) -> Result<Reauth, AppError> {
+    let now = {
+        let mut conn = state.pool.get().await?;
+        crate::db::now(&mut conn).await?
+    };
+    crate::auth::reauth::confirm(req, session, current, state, password, now).await
+}
+
 /// A page whose form can ask for the password.
 pub(super) trait AsksPassword: Template {
     /// Shows the password field with `why` next to it.
