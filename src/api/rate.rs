@@ -8,7 +8,7 @@
 //! are dropped once there are many.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -55,6 +55,9 @@ struct Lease {
 /// The leases of this instance.
 pub struct RateLimiter {
     leases: Mutex<HashMap<Uuid, Lease>>,
+    /// One lease statement in flight per key: requests that find the slice used up wait for it
+    /// instead of each leasing a slice (which would strand slices on this instance).
+    leasing: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
     window_secs: i64,
 }
 
@@ -63,6 +66,7 @@ impl RateLimiter {
     pub fn new(window: Duration) -> Self {
         Self {
             leases: Mutex::new(HashMap::new()),
+            leasing: Mutex::new(HashMap::new()),
             window_secs: window.as_secs().max(1) as i64,
         }
     }
@@ -82,6 +86,18 @@ impl RateLimiter {
             remaining: (l.left + l.unleased).clamp(0, limit),
             reset_secs,
         };
+        if let Some(done) = self.spend(key, window, limit, info) {
+            return Ok(done);
+        }
+        let gate = {
+            let mut leasing = self.leasing.lock().map_err(|_| poisoned())?;
+            if leasing.len() > TIDY_ABOVE {
+                leasing.retain(|_, g| Arc::strong_count(g) > 1);
+            }
+            leasing.entry(key).or_default().clone()
+        };
+        let _leasing = gate.lock().await;
+        // another request may have leased while this one waited
         if let Some(done) = self.spend(key, window, limit, info) {
             return Ok(done);
         }
