@@ -4,8 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_session::SessionMiddleware;
-use actix_session::config::{BrowserSession, TtlExtensionPolicy};
-use actix_web::cookie::{Key, SameSite};
+use actix_web::cookie::Key;
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -25,9 +24,7 @@ use crate::session::csrf::AnonymousTokens;
 use crate::state::AppState;
 use crate::{api, routes, templates};
 
-/// Name of the session cookie. The `__Host-` prefix makes browsers insist on `Secure`,
-/// `Path=/` and no `Domain`, so no subdomain can set or shadow it.
-pub const SESSION_COOKIE: &str = "__Host-keydesk";
+pub use crate::session::SESSION_COOKIE;
 
 /// A bound, not yet running, keydesk.
 pub struct Application {
@@ -115,20 +112,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("APP_SESSION_KEY: {e}"))?;
         let idle = settings.session_idle;
         let server = HttpServer::new(move || {
-            let session = SessionMiddleware::builder(store.clone(), key.clone())
-                .cookie_name(SESSION_COOKIE.to_owned())
-                .cookie_secure(true)
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_path("/".to_owned())
-                .session_lifecycle(
-                    BrowserSession::default()
-                        .state_ttl(actix_web::cookie::time::Duration::seconds(
-                            idle.as_secs() as i64
-                        ))
-                        .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
-                )
-                .build();
+            let session = crate::session::middleware(store.clone(), key.clone(), idle);
             App::new()
                 .app_data(state.clone())
                 .app_data(security.clone())
@@ -223,6 +207,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, session: SessionMiddleware<PgSess
         .service(
             web::resource("/api/v1/introspect")
                 .route(web::post().to(api::introspect))
+                .default_service(web::to(|| async { api::method_not_allowed("POST") })),
+        )
+        .service(
+            web::resource("/api/v1/spend")
+                .route(web::post().to(api::spend::spend))
+                .default_service(web::to(|| async { api::method_not_allowed("POST") })),
+        )
+        .service(
+            web::resource("/api/v1/spend/{id}/void")
+                .route(web::post().to(api::spend::void))
                 .default_service(web::to(|| async { api::method_not_allowed("POST") })),
         )
         .service(

@@ -8,6 +8,7 @@ pub mod exposed;
 pub mod last_used;
 pub mod rate;
 pub mod scanning_keys;
+pub mod spend;
 pub mod usage;
 
 /// The OpenAPI document of the key API (kept in sync by `tests/api/key_api.rs`).
@@ -80,7 +81,7 @@ static REFUSALS: LazyLock<[(String, String); AuthFailure::ALL.len()]> = LazyLock
 
 /// The refusal of a presented key: 401 with the RFC 6750 challenge, or 403 when the key is
 /// valid but the place it is used from is not (`AuthFailure::is_forbidden`).
-fn unauthorized(f: AuthFailure) -> HttpResponse {
+pub(crate) fn unauthorized(f: AuthFailure) -> HttpResponse {
     let (challenge, body) = &REFUSALS[f as usize];
     let mut res = if f.is_forbidden() {
         HttpResponse::build(StatusCode::FORBIDDEN)
@@ -158,7 +159,7 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
 }
 
 /// `400 invalid_request` (RFC 7662 §2.1: `token` is required).
-fn invalid_request(description: &str) -> HttpResponse {
+pub(crate) fn invalid_request(description: &str) -> HttpResponse {
     let mut res = HttpResponse::BadRequest().json(serde_json::json!({
         "error": "invalid_request",
         "error_description": description,
@@ -179,13 +180,9 @@ pub fn method_not_allowed(allow: &'static str) -> HttpResponse {
     res
 }
 
-/// `POST /api/v1/introspect` (RFC 7662), for the platform's other services. The caller's token
-/// is checked before the body is read, and the body is read under the form deadline.
-pub async fn introspect(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> actix_web::Result<HttpResponse> {
+/// Whether the caller presents `APP_INTROSPECTION_TOKEN` (compared in constant time): the
+/// platform's services, the only callers of introspection and spend.
+pub(crate) fn is_platform_service(req: &HttpRequest, state: &AppState) -> bool {
     let expected = state.settings.introspection_token.expose().as_bytes();
     let presented = req
         .headers()
@@ -195,7 +192,17 @@ pub async fn introspect(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().as_bytes().to_vec())
         .unwrap_or_default();
-    if presented.is_empty() || !bool::from(presented.ct_eq(expected)) {
+    !presented.is_empty() && bool::from(presented.ct_eq(expected))
+}
+
+/// `POST /api/v1/introspect` (RFC 7662), for the platform's other services. The caller's token
+/// is checked before the body is read, and the body is read under the form deadline.
+pub async fn introspect(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    if !is_platform_service(&req, &state) {
         return Ok(unauthorized(AuthFailure::Unknown));
     }
     let is_form = crate::body::is_form(&req);

@@ -13,6 +13,7 @@ pub mod rate;
 pub mod retry;
 pub mod schema;
 pub mod sessions;
+pub mod spend;
 pub mod throttle;
 pub mod usage;
 pub mod users;

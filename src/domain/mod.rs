@@ -25,6 +25,7 @@ pub mod notice_text;
 pub mod rate;
 pub mod role;
 pub mod scope;
+pub mod spend;
 pub mod time;
 pub mod usage;
 pub mod user_agent;

@@ -104,3 +104,32 @@ impl FromRequest for TypedSession {
         ready(Ok(TypedSession(req.get_session())))
     }
 }
+
+/// Name of the session cookie. The `__Host-` prefix makes browsers insist on `Secure`,
+/// `Path=/` and no `Domain`, so no subdomain can set or shadow it.
+pub const SESSION_COOKIE: &str = "__Host-keydesk";
+
+/// The session middleware: the `__Host-` cookie (secure, HTTP-only, `SameSite=Lax`, path `/`),
+/// a browser-session lifecycle whose server-side state lives `idle` and is extended only when
+/// the state changes (the store extends it on reads).
+pub fn middleware(
+    store: PgSessionStore,
+    key: actix_web::cookie::Key,
+    idle: std::time::Duration,
+) -> actix_session::SessionMiddleware<PgSessionStore> {
+    use actix_session::config::{BrowserSession, TtlExtensionPolicy};
+    actix_session::SessionMiddleware::builder(store, key)
+        .cookie_name(SESSION_COOKIE.to_owned())
+        .cookie_secure(true)
+        .cookie_http_only(true)
+        .cookie_same_site(actix_web::cookie::SameSite::Lax)
+        .cookie_path("/".to_owned())
+        .session_lifecycle(
+            BrowserSession::default()
+                .state_ttl(actix_web::cookie::time::Duration::seconds(
+                    idle.as_secs() as i64
+                ))
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+        )
+        .build()
+}

@@ -29,6 +29,7 @@ mod migrations;
 mod notices;
 mod rate_limits;
 mod roll;
+mod spend;
 mod support;
 mod usage;
 mod ux;

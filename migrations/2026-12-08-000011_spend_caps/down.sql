@@ -1,0 +1,2 @@
+DROP TABLE key_spends;
+DROP TABLE key_spend_caps;
