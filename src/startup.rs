@@ -4,8 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_session::SessionMiddleware;
-use actix_session::config::{BrowserSession, TtlExtensionPolicy};
-use actix_web::cookie::{Key, SameSite};
+use actix_web::cookie::Key;
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -114,20 +113,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("APP_SESSION_KEY: {e}"))?;
         let idle = settings.session_idle;
         let server = HttpServer::new(move || {
-            let session = SessionMiddleware::builder(store.clone(), key.clone())
-                .cookie_name(SESSION_COOKIE.to_owned())
-                .cookie_secure(true)
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_path("/".to_owned())
-                .session_lifecycle(
-                    BrowserSession::default()
-                        .state_ttl(actix_web::cookie::time::Duration::seconds(
-                            idle.as_secs() as i64
-                        ))
-                        .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
-                )
-                .build();
+            let session = crate::session::middleware(store.clone(), key.clone(), idle);
             App::new()
                 .app_data(state.clone())
                 .app_data(security.clone())
@@ -277,6 +263,10 @@ fn pages(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(routes::support::search_form)),
                 )
                 .route("/accounts/{id}", web::get().to(routes::support::account))
+                .route(
+                    "/accounts/{id}/export",
+                    web::get().to(routes::support::export),
+                )
                 .default_service(web::to(routes::not_found)),
         )
         .service(
@@ -290,6 +280,10 @@ fn pages(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/api-keys/new",
                     web::get().to(routes::api_keys::create::new_form),
+                )
+                .route(
+                    "/api-keys/export",
+                    web::get().to(routes::api_keys::export::download),
                 )
                 .route(
                     "/api-keys/{id}",

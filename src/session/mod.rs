@@ -14,6 +14,31 @@ use uuid::Uuid;
 pub use csrf::{CheckedForm, CsrfForm};
 pub use store::PgSessionStore;
 
+/// The session middleware: the `__Host-` cookie (`startup::SESSION_COOKIE`), `Secure`,
+/// `HttpOnly`, `SameSite=Lax`, for the browser session, its state kept `idle` after the last
+/// change (the store enforces the idle and absolute limits itself).
+pub fn middleware(
+    store: PgSessionStore,
+    key: actix_web::cookie::Key,
+    idle: std::time::Duration,
+) -> actix_session::SessionMiddleware<PgSessionStore> {
+    use actix_session::config::{BrowserSession, TtlExtensionPolicy};
+    actix_session::SessionMiddleware::builder(store, key)
+        .cookie_name(crate::startup::SESSION_COOKIE.to_owned())
+        .cookie_secure(true)
+        .cookie_http_only(true)
+        .cookie_same_site(actix_web::cookie::SameSite::Lax)
+        .cookie_path("/".to_owned())
+        .session_lifecycle(
+            BrowserSession::default()
+                .state_ttl(actix_web::cookie::time::Duration::seconds(
+                    idle.as_secs() as i64
+                ))
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+        )
+        .build()
+}
+
 const USER_ID: &str = "user_id";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";

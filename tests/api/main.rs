@@ -32,3 +32,4 @@ mod support;
 mod usage;
 mod ux;
 mod wallets;
+mod watch;

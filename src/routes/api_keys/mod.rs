@@ -7,6 +7,7 @@ pub mod create;
 pub mod delete;
 pub mod detail;
 pub mod expiration;
+pub mod export;
 pub mod exposure_view;
 mod health;
 mod key_view;
