@@ -24,6 +24,7 @@ pub mod limits;
 pub mod network;
 pub mod notice;
 pub mod notice_text;
+pub mod receipt;
 pub mod role;
 pub mod scope;
 pub mod time;

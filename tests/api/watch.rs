@@ -501,3 +501,194 @@ async fn support_exports_an_account_and_each_export_is_audited_while_members_get
     .await;
     assert!(!body.contains("support.exported") && !body.contains("staff@example.com"));
 }
+
+async fn behind_proxy() -> TestApp {
+    spawn_app_with(TestDb::new().await, |s| {
+        s.trusted_proxies = keydesk::config::parse_proxies("127.0.0.1/32").unwrap();
+    })
+    .await
+}
+
+/// `GET /api/v1/me` with `secret` from `ip` (through the trusted proxy); the status.
+async fn me_from(app: &TestApp, secret: &str, ip: &str, agent: &str) -> u16 {
+    app.client
+        .get(format!("{}/api/v1/me", app.address))
+        .header("authorization", format!("Bearer {secret}"))
+        .header("x-forwarded-for", ip)
+        .header("user-agent", agent)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The `<section>` (or `<table>`) with this id, up to its end.
+fn part<'a>(html: &'a str, id: &str, end: &str) -> &'a str {
+    let start = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no {id}"));
+    &html[start..start + html[start..].find(end).unwrap()]
+}
+
+/// The refused count in the receipt's row of `ip`.
+fn receipt_refused(html: &str, ip: &str) -> i64 {
+    let table = part(html, "receipt-addresses", "</table>");
+    let row = &table[table
+        .find(&format!("data-ip=\"{ip}\""))
+        .unwrap_or_else(|| panic!("{ip} not in the receipt"))..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    let cell = &row[row.find("<td class=\"num\">").unwrap() + 16..];
+    cell[..cell.find('<').unwrap()].parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_revoked_keys_receipt_counts_the_refusals_since_by_address_and_never_calls_them_use() {
+    let app = behind_proxy().await;
+    app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("receipt-bot").await;
+    let id = app.key_id_of(&secret).await;
+    let (known, stranger) = ("203.0.113.7", "45.83.0.9");
+    for _ in 0..3 {
+        assert_eq!(me_from(&app, &secret, known, "bot/1.4").await, 200);
+    }
+    app.usage.flush_now().await;
+    app.last_used.flush_now().await;
+    let (_, page) = app.get_html(&format!("/settings/api-keys/{id}")).await;
+    assert!(
+        !page.contains("id=\"receipt\""),
+        "no receipt while it works"
+    );
+
+    let token = app.csrf().await;
+    let res = app
+        .post_form(
+            &format!("/settings/api-keys/{id}/revoke"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (from_known, from_stranger) = (4, 7);
+    for _ in 0..from_known {
+        assert_eq!(me_from(&app, &secret, known, "bot/1.4").await, 401);
+    }
+    for _ in 0..from_stranger {
+        assert_eq!(me_from(&app, &secret, stranger, "curl/8.5").await, 401);
+    }
+    app.usage.flush_now().await;
+    app.last_used.flush_now().await;
+
+    let (status, page) = app.get_html(&format!("/settings/api-keys/{id}")).await;
+    assert_eq!(status, 200);
+    let receipt = part(&page, "receipt", "</section>");
+    assert!(part(receipt, "receipt-stop-1", "</dd>").contains("Revoked by you"));
+    assert!(part(receipt, "receipt-last-accepted", "</dd>").contains(known));
+    let since = part(receipt, "receipt-refused-since", "</span>");
+    assert_eq!(
+        since,
+        format!(
+            "id=\"receipt-refused-since\">{}",
+            from_known + from_stranger
+        )
+    );
+    assert_eq!(receipt_refused(&page, known), from_known);
+    assert_eq!(receipt_refused(&page, stranger), from_stranger);
+    let table = part(&page, "receipt-addresses", "</table>");
+    let stranger_row = &table[table.find(&format!("data-ip=\"{stranger}\"")).unwrap()..];
+    assert!(stranger_row[..stranger_row.find("</tr>").unwrap()].contains("new since it stopped"));
+    assert!(stranger_row.contains("curl/8.5"));
+    let known_row = &table[table.find(&format!("data-ip=\"{known}\"")).unwrap()..];
+    assert!(known_row[..known_row.find("</tr>").unwrap()].contains("seen after it stopped"));
+    assert!(receipt.contains("from 2 addresses"));
+
+    // "used from" lists only the address that was ever accepted
+    let used_from = part(&page, "ips-title", "</section>");
+    assert!(used_from.contains(&format!("data-ip=\"{known}\"")));
+    assert!(
+        !used_from.contains(stranger),
+        "a refused-only address is not where it's used from"
+    );
+}
+
+#[tokio::test]
+async fn the_receipt_names_who_stopped_the_key() {
+    let app = behind_proxy().await;
+    let user = app.eligible_user_logged_in().await;
+    let reason_of = async |sql: &str| {
+        let secret = app
+            .create_key_secret(&format!("k-{}", Uuid::new_v4().simple()))
+            .await;
+        let id = app.key_id_of(&secret).await;
+        if sql.is_empty() {
+            let res = app
+                .client
+                .post(format!("{}/api/v1/keys/revoke", app.address))
+                .json(&serde_json::json!({ "keys": [secret] }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 202);
+        } else {
+            exec(
+                &app,
+                &sql.replace("$id", &id.to_string())
+                    .replace("$me", &user.id.to_string()),
+            )
+            .await;
+        }
+        let (status, page) = app.get_html(&format!("/settings/api-keys/{id}")).await;
+        assert_eq!(status, 200);
+        part(&page, "receipt-stop-1", "</dd>").to_owned()
+    };
+    assert!(reason_of("").await.contains("someone holding the secret"));
+    assert!(
+        reason_of(
+            "UPDATE api_keys SET revoked_at = now(), revoked_reason = 'exposed' WHERE id = '$id'"
+        )
+        .await
+        .contains("an exposure report")
+    );
+    assert!(reason_of(
+        "UPDATE api_keys SET rolled_at = now(), revoked_at = now(), revoked_by = '$me' WHERE id = '$id'"
+    )
+    .await
+    .contains("by a roll"));
+    assert!(
+        reason_of("UPDATE api_keys SET expires_at = now() - interval '1 hour' WHERE id = '$id'")
+            .await
+            .contains("reached its expiry date")
+    );
+    assert!(reason_of(
+        "UPDATE api_keys SET rolled_at = now() - interval '2 hours', expires_at = now() - interval '1 hour' WHERE id = '$id'"
+    )
+    .await
+    .contains("Expired at the end of its roll"));
+}
+
+#[tokio::test]
+async fn an_address_refused_every_time_on_a_working_key_is_listed_apart_from_use() {
+    let app = behind_proxy().await;
+    app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("paused-bot").await;
+    let id = app.key_id_of(&secret).await;
+    assert_eq!(me_from(&app, &secret, "198.51.100.20", "bot/1").await, 200);
+    exec(
+        &app,
+        &format!("UPDATE api_keys SET paused_at = now() WHERE id = '{id}'"),
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            me_from(&app, &secret, "198.51.100.99", "probe/1").await,
+            401
+        );
+    }
+    app.usage.flush_now().await;
+    let (_, page) = app.get_html(&format!("/settings/api-keys/{id}")).await;
+    assert!(!page.contains("id=\"receipt\""), "paused is not stopped");
+    let used_from = part(&page, "ips-title", "refused-only-title");
+    assert!(used_from.contains("198.51.100.20") && !used_from.contains("198.51.100.99"));
+    let apart = part(&page, "refused-only", "</table>");
+    assert!(apart.contains("data-ip=\"198.51.100.99\""));
+    assert!(apart.contains("<td class=\"num\">2</td>"));
+}

@@ -1,6 +1,7 @@
 //! Settings → API keys: the page (`list`), creation (`create`), one file per row action
 //! (`expiration`, `rename`, `revoke`, `delete`, sharing `action_page`), the key's own page
-//! with its usage (`detail`, charts in `usage_chart`), and the view models.
+//! with its usage (`detail`, charts in `usage_chart`, a stopped key's `receipt`), the export
+//! (`export`), and the view models.
 
 mod action_page;
 pub mod create;
@@ -15,6 +16,7 @@ pub mod list;
 pub mod network;
 pub mod note;
 pub mod pause;
+mod receipt;
 pub mod rename;
 pub mod revoke;
 pub mod roll;
