@@ -692,3 +692,55 @@ async fn an_address_refused_every_time_on_a_working_key_is_listed_apart_from_use
     assert!(apart.contains("data-ip=\"198.51.100.99\""));
     assert!(apart.contains("<td class=\"num\">2</td>"));
 }
+
+#[tokio::test]
+async fn the_export_form_and_a_receipt_are_accessible_and_fit_at_1280_and_390() {
+    use crate::e2e::{axe_violations, base_of, browser, browser_login, scrolls_sideways};
+    let Some(b) = browser(true).await else { return };
+    let app = behind_proxy().await;
+    let base = base_of(&app);
+    let user = app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("receipt-bot").await;
+    let id = app.key_id_of(&secret).await;
+    assert_eq!(me_from(&app, &secret, "203.0.113.7", "bot/1.4").await, 200);
+    app.last_used.flush_now().await;
+    exec(
+        &app,
+        &format!(
+            "UPDATE api_keys SET revoked_at = now(), revoked_by = '{}' WHERE id = '{id}'",
+            user.id
+        ),
+    )
+    .await;
+    for ip in [
+        "203.0.113.7",
+        "45.83.0.9",
+        "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+    ] {
+        let agent = "a-very-long-user-agent/1.0 (".to_owned() + &"x".repeat(120) + ")";
+        assert_eq!(me_from(&app, &secret, ip, &agent).await, 401);
+    }
+    app.usage.flush_now().await;
+    browser_login(&b, &base, &user).await;
+    let today = Utc::now().date_naive();
+    for path in [
+        "/settings/api-keys/export".to_owned(),
+        format!(
+            "/settings/api-keys/export?what=x&format=y&from={today}&to={}",
+            today - Duration::days(1)
+        ),
+        format!("/settings/api-keys/{id}"),
+    ] {
+        for (w, h) in [(1280, 900), (390, 844)] {
+            b.set_window_size(w, h).await.unwrap();
+            b.goto(&format!("{base}{path}")).await.unwrap();
+            let v = axe_violations(&b).await;
+            assert!(v.is_empty(), "{path} at {w}px: {v:?}");
+            assert!(
+                !scrolls_sideways(&b).await,
+                "{path} at {w}px scrolls sideways"
+            );
+        }
+    }
+    b.close().await;
+}
