@@ -26,6 +26,15 @@ use crate::{api, routes, templates};
 
 pub use crate::session::SESSION_COOKIE;
 
+/// An API resource that answers `POST` only (any other method: 405 with `Allow: POST`).
+macro_rules! api_post {
+    ($path:expr, $handler:path) => {
+        web::resource($path)
+            .route(web::post().to($handler))
+            .default_service(web::to(|| async { api::method_not_allowed("POST") }))
+    };
+}
+
 /// A bound, not yet running, keydesk.
 pub struct Application {
     port: u16,
@@ -204,21 +213,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, session: SessionMiddleware<PgSess
                 .route(web::get().to(api::me))
                 .default_service(web::to(|| async { api::method_not_allowed("GET") })),
         )
-        .service(
-            web::resource("/api/v1/introspect")
-                .route(web::post().to(api::introspect))
-                .default_service(web::to(|| async { api::method_not_allowed("POST") })),
-        )
-        .service(
-            web::resource("/api/v1/spend")
-                .route(web::post().to(api::spend::spend))
-                .default_service(web::to(|| async { api::method_not_allowed("POST") })),
-        )
-        .service(
-            web::resource("/api/v1/spend/{id}/void")
-                .route(web::post().to(api::spend::void))
-                .default_service(web::to(|| async { api::method_not_allowed("POST") })),
-        )
+        .service(api_post!("/api/v1/introspect", api::introspect))
+        .service(api_post!("/api/v1/spend", api::spend::spend))
+        .service(api_post!("/api/v1/spend/{id}/void", api::spend::void))
         .service(
             web::resource("/api/v1/keys/revoke")
                 .app_data(web::PayloadConfig::new(api::exposed::MAX_REVOKE_BYTES))
@@ -272,6 +269,10 @@ fn pages(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(routes::support::search_form)),
                 )
                 .route("/accounts/{id}", web::get().to(routes::support::account))
+                .route(
+                    "/accounts/{id}/export",
+                    web::get().to(routes::support::export),
+                )
                 .default_service(web::to(routes::not_found)),
         )
         .service(
@@ -285,6 +286,10 @@ fn pages(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/api-keys/new",
                     web::get().to(routes::api_keys::create::new_form),
+                )
+                .route(
+                    "/api-keys/export",
+                    web::get().to(routes::api_keys::export::download),
                 )
                 .route(
                     "/api-keys/{id}",

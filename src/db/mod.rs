@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod enums;
+pub mod export;
 pub mod notices;
 pub mod pool;
 pub mod prune;

@@ -49,6 +49,9 @@ text_enum! {
         WalletLinkFailed = "wallet.link_failed",
         /// Support staff viewed the account.
         SupportViewed = "support.viewed",
+        /// Support staff exported the account's usage or audit trail (the event names what,
+        /// the format and the days).
+        SupportExported = "support.exported",
         /// An operator turned API keys on.
         ApiKeysEnabled = "eligibility.api_keys_enabled",
         /// An operator turned API keys off.
@@ -139,6 +142,19 @@ impl AuditAction {
                 format!("Couldn't link {wallet}: {why}")
             }
             AuditAction::SupportViewed => "Support viewed the account".into(),
+            AuditAction::SupportExported => {
+                let what = match text("what") {
+                    Some("usage") => "usage",
+                    Some("audit") => "audit trail",
+                    _ => "data",
+                };
+                match (text("from"), text("to")) {
+                    (Some(from), Some(to)) => {
+                        format!("Support exported the account's {what} from {from} to {to}")
+                    }
+                    _ => format!("Support exported the account's {what}"),
+                }
+            }
             AuditAction::ApiKeysEnabled => "API keys were enabled for the account".into(),
             AuditAction::ApiKeysDisabled => "API keys were turned off for the account".into(),
         }
@@ -174,6 +190,15 @@ mod tests {
         assert_eq!(
             AuditAction::KeyRevoked.describe(&serde_json::json!({ "name": "bot" })),
             "Revoked key “bot”"
+        );
+    }
+
+    #[test]
+    fn a_support_export_says_what_and_which_days() {
+        let d = serde_json::json!({ "what": "audit", "format": "csv", "from": "2026-11-01", "to": "2026-11-30" });
+        assert_eq!(
+            AuditAction::SupportExported.describe(&d),
+            "Support exported the account's audit trail from 2026-11-01 to 2026-11-30"
         );
     }
 

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod eligibility_view;
+pub mod export;
 pub mod health;
 pub mod login;
 pub mod notifications;

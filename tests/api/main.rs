@@ -34,3 +34,4 @@ mod support;
 mod usage;
 mod ux;
 mod wallets;
+mod watch;

@@ -1,12 +1,14 @@
 //! The key detail page, `GET /settings/api-keys/{id}` (owner only; another account's key is the
 //! same 404 as a missing one): the key's facts, its requests in the last 24 h / 7 d / 30 d by
-//! outcome, hourly and daily charts with their tables, where it is used from, and its history.
+//! outcome, hourly and daily charts with their tables, where it is used from (addresses with an
+//! accepted request; refused-only ones apart), its history, and once it stopped, the receipt.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use uuid::Uuid;
 
+use super::receipt::{ReceiptView, hourly_since, receipt};
 use super::usage_chart::{BASELINE, Chart};
 use super::view::KeyView;
 use crate::auth::CurrentUser;
@@ -89,7 +91,11 @@ struct DetailPage {
     summary: Vec<SummaryRow>,
     charts: Vec<ChartSection>,
     baseline: f64,
+    /// Addresses with at least one accepted request ("used from").
     ips: Vec<IpRow>,
+    /// Addresses whose every request was refused (listed by the receipt once it stopped).
+    refused_only: Vec<IpRow>,
+    receipt: Option<ReceiptView>,
     history: Vec<HistoryRow>,
     user_zone: String,
     /// The busiest window of the last 24 hours, as leased, when the key has a limit.
@@ -130,7 +136,7 @@ pub async fn page(
     let paused = api_keys::eligibility_for_account(&mut conn, user.id, user.api_keys_enabled)
         .await?
         .keys_paused();
-    let since = crate::domain::usage::hour_of(now) - chrono::Duration::days(31);
+    let since = hourly_since(&key, now);
     let hourly_rows = usage::hourly_for_key(&mut conn, id, since).await?;
     let ips = usage::client_ips_for_key(&mut conn, id).await?;
     let events = audit::list_for_key(&mut conn, user.id, id, HISTORY).await?;
@@ -145,9 +151,19 @@ pub async fn page(
     };
     drop(conn);
     let used = Usage::from_rows(&hourly_rows, now, tz);
+    let receipt = receipt(&key, &ips, &hourly_rows, tz, now);
     let zone_name = tz.name();
     let mut view = KeyView::new(&key, paused, tz, now);
     view.requests_24h = used.last_24h.total();
+    let ip_row = |r: &usage::ClientIp| IpRow {
+        ip: r.client_ip.clone(),
+        first_seen: format!("{} ({zone_name})", local_datetime(r.first_seen, tz)),
+        last_seen: relative(r.last_seen, now),
+        last_seen_title: format!("{} ({zone_name})", local_datetime(r.last_seen, tz)),
+        requests: r.requests,
+        refused: r.refused,
+        outside: r.outside,
+    };
     let mut layout = current.layout(format!("Key {}", key.name), "api-keys");
     layout.flash = session.take_flash();
     let page = DetailPage {
@@ -182,17 +198,16 @@ pub async fn page(
         ],
         baseline: BASELINE,
         ips: ips
-            .into_iter()
-            .map(|r| IpRow {
-                ip: r.client_ip,
-                first_seen: format!("{} ({zone_name})", local_datetime(r.first_seen, tz)),
-                last_seen: relative(r.last_seen, now),
-                last_seen_title: format!("{} ({zone_name})", local_datetime(r.last_seen, tz)),
-                requests: r.requests,
-                refused: r.refused,
-                outside: r.outside,
-            })
+            .iter()
+            .filter(|r| r.requests > r.refused)
+            .map(&ip_row)
             .collect(),
+        refused_only: ips
+            .iter()
+            .filter(|r| r.requests <= r.refused)
+            .map(&ip_row)
+            .collect(),
+        receipt,
         history: events
             .iter()
             .map(|e| HistoryRow {
