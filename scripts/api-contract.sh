@@ -141,6 +141,8 @@ TOML
 failed=()
 contract me "$KEY" || failed+=(me)
 contract introspect "$APP_INTROSPECTION_TOKEN" || failed+=(introspect)
+contract spend "$APP_INTROSPECTION_TOKEN" || failed+=(spend)
+contract void_spend "$APP_INTROSPECTION_TOKEN" || failed+=(void_spend)
 # no credentials: the secret-scanning alert answers 401 to every unsigned body, revoke-by-secret
 # 202 to anything well-formed (413 for more than 100 keys is a rejection like 400)
 contract github_secret_scanning none || failed+=(github_secret_scanning)
@@ -151,4 +153,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "api-contract: FAILED: schemathesis found failures in ${failed[*]} (${took} s)" >&2
   exit 1
 fi
-echo "api-contract: ok, me, introspect, github_secret_scanning and revoke_keys conform to src/api/openapi.json (${took} s)"
+echo "api-contract: ok, me, introspect, spend, void_spend, github_secret_scanning and revoke_keys conform to src/api/openapi.json (${took} s)"

@@ -60,6 +60,14 @@ impl SpendAsk {
         if description.chars().count() > MAX_DESCRIPTION {
             return Err("description takes at most 140 characters");
         }
+        if [scope, idempotency_key, description]
+            .iter()
+            .any(|v| v.chars().any(char::is_control))
+        {
+            return Err(
+                "scope, idempotency_key and description must not contain control characters",
+            );
+        }
         Ok(Self {
             scope: scope.to_owned(),
             amount_cents,
@@ -176,6 +184,8 @@ mod tests {
         }
         let long = "x".repeat(65);
         assert!(SpendAsk::parse(Some("s"), Some("1"), Some(&long), None).is_err());
+        assert!(SpendAsk::parse(Some("s"), Some("1"), Some("a\u{0}b"), None).is_err());
+        assert!(SpendAsk::parse(Some("s"), Some("1"), Some("a"), Some("tab\there")).is_err());
         let long = "x".repeat(141);
         assert!(SpendAsk::parse(Some("s"), Some("1"), Some("a"), Some(&long)).is_err());
     }
