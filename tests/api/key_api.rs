@@ -378,7 +378,9 @@ async fn the_openapi_document_matches_the_api() {
             "/api/v1/introspect",
             "/api/v1/keys/revoke",
             "/api/v1/me",
-            "/api/v1/secret-scanning/github"
+            "/api/v1/secret-scanning/github",
+            "/api/v1/spend",
+            "/api/v1/spend/{id}/void"
         ]
     );
     // every error code the server can send is documented, and nothing else
