@@ -170,7 +170,6 @@ impl Application {
     pub fn metrics_port(&self) -> Option<u16> {
         self.metrics_port
     }
-
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port
@@ -198,13 +197,11 @@ impl Application {
 /// Every route of keydesk. The health check and the key API come first (the router tries
 /// routes in order, and `/static/{file}` is a pattern match these hot paths need not pay for);
 /// they, the favicon, static files and the OpenAPI document never touch a session. The pages
-/// sit in one scope behind the session middleware (so a key verification or a health check
-/// costs no cookie decryption and no session lookup).
-///
-/// Only pages, assets and the OpenAPI document are compressed (the key API's answers are a few
-/// hundred bytes: not worth a wrapper on the hot path). Responses that carry a full secret opt
-/// out (`templates::mark_secret_bearing`); pages carry the CSRF token masked afresh each time
-/// (`session::csrf::mask`). That is the BREACH answer.
+/// sit in one scope behind the session middleware (no cookie decryption or session lookup for
+/// a key verification). Only pages, assets and the OpenAPI document are compressed (the API's
+/// answers are a few hundred bytes). Responses that carry a full secret opt out
+/// (`templates::mark_secret_bearing`); pages carry the CSRF token masked afresh each time
+/// (`session::csrf::mask`): the BREACH answer.
 pub fn configure(cfg: &mut web::ServiceConfig, session: SessionMiddleware<PgSessionStore>) {
     cfg.route("/healthz", web::get().to(routes::health::healthz))
         // Full paths rather than a `/api/v1` scope: one router layer less on every verification.
@@ -314,6 +311,11 @@ fn pages(cfg: &mut web::ServiceConfig) {
                     web::resource("/api-keys/{id}/resume")
                         .route(web::get().to(routes::api_keys::pause::resume_page))
                         .route(web::post().to(routes::api_keys::pause::resume)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}/caps")
+                        .route(web::get().to(routes::api_keys::caps::show))
+                        .route(web::post().to(routes::api_keys::caps::submit)),
                 )
                 .service(
                     web::resource("/api-keys/{id}/rate")

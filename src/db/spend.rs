@@ -238,3 +238,94 @@ pub async fn recent_for_account(
     .load(conn)
     .await
 }
+
+/// What saving caps did.
+#[derive(Debug)]
+pub enum CapsOutcome {
+    /// Saved.
+    Saved,
+    /// They were already so.
+    Unchanged,
+    /// A cap is raised or removed and the caller did not confirm the password (decided under
+    /// the key's lock).
+    NeedsPassword,
+    /// Revoked keys can't change.
+    Revoked,
+    /// No such key on this account.
+    NotFound,
+}
+
+/// Sets the caps of the account's key `key` for `scope` (both None: no caps). `may_loosen`: the
+/// recent password was confirmed. Audited with before and after.
+pub async fn set_caps_for_account(
+    conn: &mut AsyncPgConnection,
+    account: Uuid,
+    key: Uuid,
+    scope: &str,
+    to: Caps,
+    may_loosen: bool,
+    origin: &crate::db::audit::Origin,
+) -> diesel::QueryResult<CapsOutcome> {
+    use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, SelectableHelper};
+    crate::db::retry::transaction!(conn, async move |conn| {
+        let scope = scope.to_owned();
+        use crate::db::api_keys::KeyRow;
+        use crate::db::schema::api_keys as k;
+        let row: Option<KeyRow> = k::table
+            .filter(k::account_id.eq(account))
+            .filter(k::id.eq(key))
+            .select(KeyRow::as_select())
+            .for_no_key_update()
+            .first(conn)
+            .await
+            .optional()?;
+        let Some(row) = row else {
+            return Ok(CapsOutcome::NotFound);
+        };
+        if row.revoked_at.is_some() {
+            return Ok(CapsOutcome::Revoked);
+        }
+        let from = caps(conn, key, &scope).await?;
+        if from == to {
+            return Ok(CapsOutcome::Unchanged);
+        }
+        if crate::domain::spend::loosens(from, to) && !may_loosen {
+            return Ok(CapsOutcome::NeedsPassword);
+        }
+        if to == Caps::default() {
+            diesel::sql_query("DELETE FROM key_spend_caps WHERE key_id = $1 AND scope = $2")
+                .bind::<SqlUuid, _>(key)
+                .bind::<Text, _>(&scope)
+                .execute(conn)
+                .await?;
+        } else {
+            diesel::sql_query(
+                "INSERT INTO key_spend_caps (key_id, scope, day_cents, month_cents)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (key_id, scope) DO UPDATE
+                    SET day_cents = excluded.day_cents, month_cents = excluded.month_cents",
+            )
+            .bind::<SqlUuid, _>(key)
+            .bind::<Text, _>(&scope)
+            .bind::<Nullable<BigInt>, _>(to.day)
+            .bind::<Nullable<BigInt>, _>(to.month)
+            .execute(conn)
+            .await?;
+        }
+        let detail = serde_json::json!({
+            "scope": scope,
+            "from": { "day_cents": from.day, "month_cents": from.month },
+            "to": { "day_cents": to.day, "month_cents": to.month },
+        });
+        crate::db::api_keys::record_key_event(
+            conn,
+            account,
+            crate::domain::AuditAction::KeySpendCapsChanged,
+            &row,
+            detail,
+            origin,
+        )
+        .await?;
+        Ok(CapsOutcome::Saved)
+    })
+}

@@ -37,6 +37,8 @@ text_enum! {
         KeyNetworkChanged = "key.network_changed",
         /// A key's rate limit changed (the event records before and after).
         KeyRateLimitChanged = "key.rate_limit_changed",
+        /// A key's spend caps changed (the event records before and after).
+        KeySpendCapsChanged = "key.spend_caps_changed",
         /// The password was entered again for a sensitive action.
         ReauthSucceeded = "reauth.succeeded",
         /// A wrong password was entered for a sensitive action.
@@ -125,6 +127,7 @@ impl AuditAction {
                 Some(n) => format!("Limited “{name}” to {n} requests a minute"),
                 None => format!("Removed the rate limit of “{name}”"),
             },
+            AuditAction::KeySpendCapsChanged => format!("Changed the spend caps of “{name}”"),
             AuditAction::ReauthSucceeded => "Confirmed the password".into(),
             AuditAction::ReauthFailed => "Entered a wrong password to confirm an action".into(),
             AuditAction::WalletLinked => format!("Linked {wallet}"),

@@ -141,6 +141,59 @@ pub fn judge(caps: Caps, spent: Spent, amount: i64) -> Result<(), SpendRefusal> 
     Ok(())
 }
 
+/// Whether going from `from` to `to` lets more be spent: a cap raised or removed (needs the
+/// recent password); a lower or a new cap never does.
+pub fn loosens(from: Caps, to: Caps) -> bool {
+    let one = |a: Option<i64>, b: Option<i64>| match (a, b) {
+        (Some(_), None) => true,
+        (Some(x), Some(y)) => y > x,
+        (None, _) => false,
+    };
+    one(from.day, to.day) || one(from.month, to.month)
+}
+
+/// Parses a cap typed in dollars (`12.50`, `1,200`; empty = no cap) into cents.
+pub fn parse_dollars(input: &str) -> Result<Option<i64>, String> {
+    let t: String = input
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != '$' && *c != ' ')
+        .collect();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    let ok = !whole.is_empty()
+        && whole.len() <= 8
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && frac.len() <= 2
+        && frac.chars().all(|c| c.is_ascii_digit());
+    if !ok {
+        return Err(
+            "Enter an amount in US dollars, like 50 or 12.50, or leave it empty for no cap.".into(),
+        );
+    }
+    let cents =
+        whole.parse::<i64>().unwrap_or(0) * 100 + format!("{frac:0<2}").parse::<i64>().unwrap_or(0);
+    if !(1..=MAX_AMOUNT_CENTS).contains(&cents) {
+        return Err("A cap must be between $0.01 and $100,000,000.".into());
+    }
+    Ok(Some(cents))
+}
+
+/// Cents as dollars for people: `$1,234.50`.
+pub fn dollars(cents: i64) -> String {
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("${grouped}.{:02}", cents % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +241,23 @@ mod tests {
         assert!(SpendAsk::parse(Some("s"), Some("1"), Some("a"), Some("tab\there")).is_err());
         let long = "x".repeat(141);
         assert!(SpendAsk::parse(Some("s"), Some("1"), Some("a"), Some(&long)).is_err());
+    }
+
+    #[test]
+    fn dollars_parse_and_print_and_raising_loosens() {
+        assert_eq!(parse_dollars(""), Ok(None));
+        assert_eq!(parse_dollars("$1,200.5"), Ok(Some(120_050)));
+        assert_eq!(parse_dollars("0.01"), Ok(Some(1)));
+        assert!(parse_dollars("0").is_err());
+        assert!(parse_dollars("1.234").is_err());
+        assert!(parse_dollars("abc").is_err());
+        assert_eq!(dollars(123_450), "$1,234.50");
+        assert_eq!(dollars(5), "$0.05");
+        let c = |d, m| Caps { day: d, month: m };
+        assert!(loosens(c(Some(100), None), c(Some(200), None)));
+        assert!(loosens(c(Some(100), Some(5)), c(Some(100), None)));
+        assert!(!loosens(c(None, None), c(Some(1), Some(1))));
+        assert!(!loosens(c(Some(100), Some(500)), c(Some(50), Some(500))));
     }
 
     #[test]

@@ -279,3 +279,58 @@ async fn a_refused_key_reserves_nothing_and_bad_input_records_nothing() {
     );
     assert_eq!(reserved(&app, buyer_id).await, (0, 0));
 }
+
+async fn save_caps(app: &TestApp, key: Uuid, day: &str, month: &str, password: &str) -> u16 {
+    let token = app.csrf().await;
+    app.post_form(
+        &format!("/settings/api-keys/{key}/caps"),
+        &[
+            ("csrf_token", &token),
+            ("day", day),
+            ("month", month),
+            ("password", password),
+        ],
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+#[tokio::test]
+async fn the_owner_sets_caps_on_the_page_and_raising_needs_the_password() {
+    let app = spawn_app().await;
+    let user = app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("buyer").await;
+    let key = app.key_id_of(&secret).await;
+    assert_eq!(save_caps(&app, key, "5.00", "", "").await, 303);
+    assert_eq!(spend(&app, &secret, 400, "a").await["allowed"], true);
+    assert_eq!(spend(&app, &secret, 101, "b").await["refusal"], "daily_cap");
+    let (status, html) = app
+        .get_html(&format!("/settings/api-keys/{key}/caps"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("$4.00 of $5.00"),
+        "spent today against the cap"
+    );
+    assert!(html.contains("Vending machine 12, two colas") && html.contains("refused"));
+    // bad amounts: 422 with the input kept
+    assert_eq!(save_caps(&app, key, "five", "", "").await, 422);
+    // raising or removing without a recent password changes nothing
+    app.age_password_entry(3_600).await;
+    assert_eq!(save_caps(&app, key, "50", "", "").await, 422);
+    assert_eq!(save_caps(&app, key, "", "", "").await, 422);
+    assert_eq!(spend(&app, &secret, 101, "c").await["refusal"], "daily_cap");
+    // lowering needs none; the password lets a raise through
+    assert_eq!(save_caps(&app, key, "4.50", "100", "").await, 303);
+    assert_eq!(save_caps(&app, key, "20", "100", &user.password).await, 303);
+    assert_eq!(spend(&app, &secret, 101, "d").await["allowed"], true);
+    assert_eq!(app.events(user.id, "key.spend_caps_changed").await.len(), 3);
+    // another account's key is a 404
+    app.eligible_user_logged_in().await;
+    let (status, _) = app
+        .get_html(&format!("/settings/api-keys/{key}/caps"))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(save_caps(&app, key, "1", "", "").await, 404);
+}

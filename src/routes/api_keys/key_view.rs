@@ -67,6 +67,8 @@ pub struct KeyView {
     pub rate: String,
     /// Has a rate limit.
     pub rate_limited: bool,
+    /// Has a scope that spends money (its caps page is linked).
+    pub moves_money: bool,
     /// Its status is Paused.
     paused: bool,
 }
@@ -150,6 +152,7 @@ impl KeyView {
                 .rate_limit
                 .map_or_else(|| "None".to_owned(), |n| format!("{n} a minute")),
             rate_limited: k.rate_limit.is_some(),
+            moves_money: k.scopes.iter().any(|s| s.moves_money()),
             network,
             exposure: ExposureView::of(k, tz, now),
             paused: status == KeyStatus::Paused,

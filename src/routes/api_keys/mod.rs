@@ -4,6 +4,7 @@
 //! (`export`), and the view models.
 
 mod action_page;
+pub mod caps;
 pub mod create;
 pub mod delete;
 pub mod detail;
