@@ -10,6 +10,17 @@
 # GET /settings/api-keys page (10 active + 50 revoked keys, with the usage column) and one key's
 # detail page GET /settings/api-keys/{id} (with a day of usage behind it).
 #
+# Bound key (#27): a second valid key of the same account with network_mode 'enforce' and 20
+# ranges in its allow list, 127.0.0.1/32 the last of them, so every request scans all 20 and is
+# accepted (wrk connects from 127.0.0.1; the bench trusts no proxy). Its runs alternate with the
+# valid-key runs on the same server (valid, bound, then bound, valid in the next round, so a
+# drift favours neither), and the line adds bound_rps, bound_p99_ms, bound_non2xx and
+# bound_vs_valid (median of the per-round ratios bound / valid). bound_statements_per_request
+# and valid_statements_per_request count the database's committed transactions in the bench
+# database over BENCH_STMT_REQUESTS sequential curl requests to the recording-off server
+# (usage and last-used writes are batched and off there, so what is left is the verification),
+# less the transactions of an idle window as long (the background jobs).
+#
 # With the peers' actix hello binary (BENCH_HELLO_BIN, default $PEERS_CARGO_TARGET/release/hello)
 # the malformed-key and /healthz runs alternate with runs of hello on PORT+2, and the line adds
 # hello_rps and the median per-round ratios malformed_vs_hello and healthz_vs_hello.
@@ -17,6 +28,9 @@
 # Knobs: BENCH_RUNS=3 BENCH_DURATION=15 BENCH_WARMUP=3 BENCH_CONNS=32 BENCH_THREADS=2
 #        BENCH_WORKERS=2 (keydesk HTTP workers) BENCH_POOL=16 BENCH_PORT=18080
 #        BENCH_DATABASE_URL (default: database keydesk_bench in ./dev.sh's private cluster)
+#        BENCH_ONLY=bound (only the valid/bound pair and the statement count: a short sitting;
+#        the fields of the scenarios left out read not_run) BENCH_STMT_REQUESTS=2000
+#        CARGO_TARGET_DIR (the build and the binary run; default ./target)
 # Compare the line with ../shared/peers/ in the same sitting (see the notes in README.md).
 set -euo pipefail
 
@@ -30,6 +44,9 @@ THREADS="${BENCH_THREADS:-2}"
 WORKERS="${BENCH_WORKERS:-2}"
 POOL="${BENCH_POOL:-16}"
 PORT="${BENCH_PORT:-18080}"
+ONLY="${BENCH_ONLY:-}"
+STMT_REQUESTS="${BENCH_STMT_REQUESTS:-2000}"
+case "$ONLY" in ""|bound) ;; *) echo "bench: BENCH_ONLY must be empty or bound" >&2; exit 2 ;; esac
 STATE="$ROOT/bench/.state"
 mkdir -p "$STATE"
 log() { echo "bench: $*" >&2; }
@@ -41,7 +58,9 @@ fi
 
 log "building release"
 cargo build --release --quiet
-BIN="$ROOT/target/release/keydesk"
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
+BIN="$TARGET_DIR/release/keydesk"
 
 ./dev.sh pg-start >&2
 # shellcheck disable=SC1091
@@ -55,6 +74,9 @@ fi
 export APP_DATABASE_URL="$BENCH_DATABASE_URL" APP_WORKERS="$WORKERS" \
   APP_DB_POOL_SIZE="$POOL" RUST_LOG="${RUST_LOG:-info}"
 DB=(psql "$BENCH_DATABASE_URL" -qtA)
+# the same server's maintenance database: reading the counters there adds none to the bench's
+ADMIN=(psql "${BENCH_DATABASE_URL%/*}/postgres" -qtA)
+BENCH_DB_NAME=$("${DB[@]}" -c "SELECT current_database()")
 
 log "seeding"
 "$BIN" migrate >/dev/null
@@ -71,6 +93,18 @@ VALID=$("$BIN" key bench@example.com bench-valid)
 GONE=$("$BIN" key bench@example.com bench-deleted)
 "${DB[@]}" -c "DELETE FROM api_keys WHERE prefix = '${GONE:0:12}'" >/dev/null
 UNKNOWN="$GONE"
+# the bound key: enforce, 20 ranges (IPv4 and IPv6), the one wrk connects from the last
+BOUND=$("$BIN" key bench@example.com bench-bound)
+BOUND_NETS="203.0.113.0/24,198.51.100.0/24,192.0.2.0/24,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+BOUND_NETS+=",100.64.0.0/10,198.18.0.0/15,169.254.0.0/16,224.0.0.0/4,240.0.0.0/4,8.8.8.0/24"
+BOUND_NETS+=",1.1.1.0/24,2001:db8::/32,2001:db8:1::/48,fd00::/8,fe80::/10,2606:4700::/32"
+BOUND_NETS+=",2a00:1450::/32,127.0.0.1/32"
+[ "$(echo "$BOUND_NETS" | tr ',' '\n' | wc -l)" = 20 ] || { echo "bench: the bound key needs 20 ranges" >&2; exit 1; }
+BOUND_ID=$("${DB[@]}" -c "SELECT id FROM api_keys WHERE prefix = '${BOUND:0:12}'")
+"${DB[@]}" -c "UPDATE api_keys SET network_mode = 'enforce', networks = '{$BOUND_NETS}'::cidr[]
+  WHERE id = '$BOUND_ID'" >/dev/null
+[ "$("${DB[@]}" -c "SELECT network_mode || ' ' || cardinality(networks) || ' ' || networks[20]
+  FROM api_keys WHERE id = '$BOUND_ID'")" = "enforce 20 127.0.0.1/32" ] || { echo "bench: bound key not bound" >&2; exit 1; }
 MALFORMED="phy_malformed"
 # the page account: 50 keys revoked, then 10 active
 revoke_page_keys() {
@@ -155,7 +189,11 @@ APP_LAST_USED=off APP_USAGE=off start_server "$OFF_PORT"
 OFF_API="http://127.0.0.1:$OFF_PORT/api/v1/me"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VALID" "$API")" = 200 ] || { echo "bench: valid key not accepted" >&2; exit 1; }
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $UNKNOWN" "$API")" = 401 ] || { echo "bench: unknown key not refused" >&2; exit 1; }
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $BOUND" "$API")" = 200 ] || { echo "bench: bound key not accepted from 127.0.0.1" >&2; exit 1; }
+# the binding is enforced: the same key from another loopback address is refused
+[ "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 -H "Authorization: Bearer $BOUND" "$API")" = 403 ] || { echo "bench: bound key not refused from 127.0.0.2" >&2; exit 1; }
 
+if [ -z "$ONLY" ]; then
 # a logged-in session for the page
 JAR="$STATE/login.txt"
 curl -s -D "$JAR.h" -o "$JAR.html" "http://127.0.0.1:$PORT/login"
@@ -179,17 +217,55 @@ DETAIL_ID=$("${DB[@]}" -c "SELECT k.id FROM api_keys k JOIN users u ON u.id = k.
     FROM generate_series(1, 50) g ON CONFLICT DO NOTHING" >/dev/null
 DETAIL="http://127.0.0.1:$PORT/settings/api-keys/$DETAIL_ID"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" "$DETAIL")" = 200 ] || { echo "bench: detail page failed" >&2; exit 1; }
+fi
 
-# Recording on and off, runs alternating (on, off, on, off, ...): the machine's drift falls
-# on both alike, so their ratio is the recording's cost rather than the minute it ran in.
+# ratio A B: the median of the per-round ratios A / B (runs paired in order)
+ratio() { paste -d' ' <(printf '%s\n' ${RPS[$1]}) <(printf '%s\n' ${RPS[$2]}) | awk '{printf "%.3f\n", $1 / $2}' | median; }
+
+# The valid key unbound and bound, and recording on and off, runs alternating (valid, bound,
+# off; then bound, valid, off; ...): the machine's drift falls on all alike, so the ratios are
+# the binding's and the recording's costs rather than the minute each ran in.
 warm "$API" "Authorization: Bearer $VALID"
-warm "$OFF_API" "Authorization: Bearer $VALID"
-for _ in $(seq 1 "$RUNS"); do
-  one_run valid "$API" "Authorization: Bearer $VALID"
-  one_run recordingoff "$OFF_API" "Authorization: Bearer $VALID"
+warm "$API" "Authorization: Bearer $BOUND"
+if [ -z "$ONLY" ]; then warm "$OFF_API" "Authorization: Bearer $VALID"; fi
+for r in $(seq 1 "$RUNS"); do
+  if [ $((r % 2)) = 1 ]; then
+    one_run valid "$API" "Authorization: Bearer $VALID"
+    one_run bound "$API" "Authorization: Bearer $BOUND"
+  else
+    one_run bound "$API" "Authorization: Bearer $BOUND"
+    one_run valid "$API" "Authorization: Bearer $VALID"
+  fi
+  if [ -z "$ONLY" ]; then one_run recordingoff "$OFF_API" "Authorization: Bearer $VALID"; fi
 done
 summarise valid
-summarise recordingoff
+summarise bound
+bound_vs_valid=$(ratio bound valid)
+if [ -z "$ONLY" ]; then summarise recordingoff; fi
+
+# Statements per verification: the bench database's committed (and rolled-back) transactions
+# over STMT_REQUESTS sequential requests to the recording-off server, less those of an idle
+# window as long. Each statement outside a transaction is one transaction. A backend that
+# flushed its counters less than a second ago holds the next ones until it has been idle 10 s
+# (PostgreSQL 15's PGSTAT_IDLE_INTERVAL), so every reading follows 12 s without requests.
+xacts() { "${ADMIN[@]}" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$BENCH_DB_NAME'"; }
+# statements NAME KEY: prints the statements per request, details on stderr
+statements() {
+  local name=$1 key=$2 cfg="$STATE/curl-$1.cfg" a b c ok t0 t1 secs
+  for _ in $(seq 1 "$STMT_REQUESTS"); do printf 'url = "%s"\noutput = "/dev/null"\n' "$OFF_API"; done >"$cfg"
+  sleep 12; a=$(xacts); t0=$(date +%s.%N)
+  ok=$(curl -s -K "$cfg" -H "Authorization: Bearer $key" -w '%{http_code}\n' | grep -c '^200$' || true)
+  sleep 12; b=$(xacts); t1=$(date +%s.%N)
+  secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
+  sleep "$secs"; c=$(xacts)
+  log "$name statements: $STMT_REQUESTS requests ($ok answered 200) in ${secs}s: $((b - a)) transactions, then $((c - b)) in an idle ${secs}s"
+  awk -v d=$((b - a - (c - b))) -v n="$ok" 'BEGIN {if (n > 0) printf "%.3f", d / n; else print "n/a"}'
+}
+bound_stmts=$(statements bound "$BOUND")
+valid_stmts=$(statements valid "$VALID")
+log "statements per request: bound=$bound_stmts valid=$valid_stmts"
+
+if [ -z "$ONLY" ]; then
 scenario unknown "$API" "Authorization: Bearer $UNKNOWN"
 # The cheapest requests against the actix hello peer, when its binary is at hand: runs
 # alternate (malformed, healthz, hello, ...) so the ratios compare the same minutes.
@@ -215,18 +291,23 @@ if [ -n "${HELLO_PID:-}" ]; then
   HELLO_STOPPED=1
   summarise hello
   # the median of each round's ratio (a round is three runs in a row)
-  ratio() { paste -d' ' <(printf '%s\n' ${RPS[$1]}) <(printf '%s\n' ${RPS[hello]}) | awk '{printf "%.3f\n", $1 / $2}' | median; }
-  HELLO_LINE="hello_rps=$hello_rps malformed_vs_hello=$(ratio malformed) healthz_vs_hello=$(ratio healthz)"
+  HELLO_LINE="hello_rps=$hello_rps malformed_vs_hello=$(ratio malformed hello) healthz_vs_hello=$(ratio healthz hello)"
 fi
 scenario page "$PAGE" "Cookie: $COOKIE"
 scenario detail "$DETAIL" "Cookie: $COOKIE"
+else
+  HELLO_LINE="hello=not_run"
+fi
 stop_servers
 
+N=not_run
 echo "keydesk workers=$WORKERS pool=$POOL flush_ms=5000 conns=$CONNS dur_s=$DUR runs=$RUNS" \
   "valid_rps=$valid_rps valid_p99_ms=$valid_p99 valid_non2xx=$valid_non2xx" \
-  "unknown_rps=$unknown_rps unknown_p99_ms=$unknown_p99" \
-  "malformed_rps=$malformed_rps malformed_p99_ms=$malformed_p99" \
-  "healthz_rps=$healthz_rps healthz_p99_ms=$healthz_p99 $HELLO_LINE" \
-  "recordingoff_rps=$recordingoff_rps recordingoff_p99_ms=$recordingoff_p99" \
-  "page_rps=$page_rps page_p99_ms=$page_p99 page_non2xx=$page_non2xx" \
-  "detail_rps=$detail_rps detail_p99_ms=$detail_p99 detail_non2xx=$detail_non2xx"
+  "unknown_rps=${unknown_rps:-$N} unknown_p99_ms=${unknown_p99:-$N}" \
+  "malformed_rps=${malformed_rps:-$N} malformed_p99_ms=${malformed_p99:-$N}" \
+  "healthz_rps=${healthz_rps:-$N} healthz_p99_ms=${healthz_p99:-$N} $HELLO_LINE" \
+  "recordingoff_rps=${recordingoff_rps:-$N} recordingoff_p99_ms=${recordingoff_p99:-$N}" \
+  "page_rps=${page_rps:-$N} page_p99_ms=${page_p99:-$N} page_non2xx=${page_non2xx:-$N}" \
+  "detail_rps=${detail_rps:-$N} detail_p99_ms=${detail_p99:-$N} detail_non2xx=${detail_non2xx:-$N}" \
+  "bound_rps=$bound_rps bound_p99_ms=$bound_p99 bound_non2xx=$bound_non2xx bound_vs_valid=$bound_vs_valid" \
+  "bound_statements_per_request=$bound_stmts valid_statements_per_request=$valid_stmts"
