@@ -71,6 +71,7 @@ if [ -z "${BENCH_DATABASE_URL:-}" ]; then
   "${PSQL[@]}" -c "CREATE DATABASE keydesk_bench" >/dev/null
   BENCH_DATABASE_URL="postgres://keydesk:${PG_PASSWORD}@127.0.0.1:${KEYDESK_PGPORT:-55433}/keydesk_bench"
 fi
+export APP_KEY_RATE_MAX=1000000
 export APP_DATABASE_URL="$BENCH_DATABASE_URL" APP_WORKERS="$WORKERS" \
   APP_DB_POOL_SIZE="$POOL" RUST_LOG="${RUST_LOG:-info}"
 DB=(psql "$BENCH_DATABASE_URL" -qtA)
@@ -101,8 +102,12 @@ BOUND_NETS+=",1.1.1.0/24,2001:db8::/32,2001:db8:1::/48,fd00::/8,fe80::/10,2606:4
 BOUND_NETS+=",2a00:1450::/32,127.0.0.1/32"
 [ "$(echo "$BOUND_NETS" | tr ',' '\n' | wc -l)" = 20 ] || { echo "bench: the bound key needs 20 ranges" >&2; exit 1; }
 BOUND_ID=$("${DB[@]}" -c "SELECT id FROM api_keys WHERE prefix = '${BOUND:0:12}'")
-"${DB[@]}" -c "UPDATE api_keys SET network_mode = 'enforce', networks = '{$BOUND_NETS}'::cidr[]
-  WHERE id = '$BOUND_ID'" >/dev/null
+# ... and, with BENCH_BOUND_RATE (default 1000000 a minute, far above the load), every bound of
+# round 3 a verification checks: the binding, the pause flag and a rate limit (leased in slices
+# of 1,000: one lease statement per thousand verifications)
+BOUND_RATE="${BENCH_BOUND_RATE:-1000000}"
+"${DB[@]}" -c "UPDATE api_keys SET network_mode = 'enforce', networks = '{$BOUND_NETS}'::cidr[],
+  rate_limit = NULLIF('$BOUND_RATE', '0')::int WHERE id = '$BOUND_ID'" >/dev/null
 [ "$("${DB[@]}" -c "SELECT network_mode || ' ' || cardinality(networks) || ' ' || networks[20]
   FROM api_keys WHERE id = '$BOUND_ID'")" = "enforce 20 127.0.0.1/32" ] || { echo "bench: bound key not bound" >&2; exit 1; }
 MALFORMED="phy_malformed"
@@ -310,4 +315,4 @@ echo "keydesk workers=$WORKERS pool=$POOL flush_ms=5000 conns=$CONNS dur_s=$DUR 
   "page_rps=${page_rps:-$N} page_p99_ms=${page_p99:-$N} page_non2xx=${page_non2xx:-$N}" \
   "detail_rps=${detail_rps:-$N} detail_p99_ms=${detail_p99:-$N} detail_non2xx=${detail_non2xx:-$N}" \
   "bound_rps=$bound_rps bound_p99_ms=$bound_p99 bound_non2xx=$bound_non2xx bound_vs_valid=$bound_vs_valid" \
-  "bound_statements_per_request=$bound_stmts valid_statements_per_request=$valid_stmts"
+  "bound_statements_per_request=$bound_stmts valid_statements_per_request=$valid_stmts bound_rate_limit=$BOUND_RATE"
