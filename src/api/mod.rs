@@ -195,6 +195,24 @@ pub(crate) fn is_platform_service(req: &HttpRequest, state: &AppState) -> bool {
     !presented.is_empty() && bool::from(presented.ct_eq(expected))
 }
 
+/// The client a platform service names in its form (`client_ip`, `user_agent`): bounded, the
+/// address kept only when it parses; `Err` is the 400 for a value too long.
+pub(crate) fn named_client(
+    field: &impl Fn(&str) -> Option<String>,
+) -> Result<(Option<std::net::IpAddr>, Option<String>), HttpResponse> {
+    let (client_ip, user_agent) = (field("client_ip"), field("user_agent"));
+    if client_ip.as_ref().is_some_and(|v| v.chars().count() > 64)
+        || user_agent
+            .as_ref()
+            .is_some_and(|v| v.chars().count() > 1024)
+    {
+        return Err(invalid_request(
+            "client_ip takes at most 64 characters and user_agent at most 1024",
+        ));
+    }
+    Ok((client_ip.and_then(|ip| ip.trim().parse().ok()), user_agent))
+}
+
 /// `POST /api/v1/introspect` (RFC 7662), for the platform's other services. The caller's token
 /// is checked before the body is read, and the body is read under the form deadline.
 pub async fn introspect(
@@ -219,18 +237,12 @@ pub async fn introspect(
             .map(|(_, v)| v.into_owned())
     };
     // The calling service is not the client: it may say who its client was.
-    let (client_ip, user_agent) = (field("client_ip"), field("user_agent"));
-    if client_ip.as_ref().is_some_and(|v| v.chars().count() > 64)
-        || user_agent
-            .as_ref()
-            .is_some_and(|v| v.chars().count() > 1024)
-    {
-        return Ok(invalid_request(
-            "client_ip takes at most 64 characters and user_agent at most 1024",
-        ));
-    }
+    let (ip, user_agent) = match named_client(&field) {
+        Ok(c) => c,
+        Err(res) => return Ok(res),
+    };
     let caller = Caller {
-        ip: client_ip.and_then(|ip| ip.trim().parse().ok()),
+        ip,
         user_agent: user_agent.as_deref(),
     };
     let Some(token) = field("token") else {

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::check::{Caller, Checked, VerifyError, verify};
-use super::{invalid_request, is_platform_service, unauthorized};
+use super::{invalid_request, is_platform_service, named_client, unauthorized};
 use crate::db::spend::{self, VoidOutcome};
 use crate::domain::spend::SpendAsk;
 use crate::domain::{AuthFailure, PlainKey};
@@ -49,18 +49,12 @@ pub async fn spend(
         Ok(a) => a,
         Err(why) => return Ok(invalid_request(why)),
     };
-    let (client_ip, user_agent) = (field("client_ip"), field("user_agent"));
-    if client_ip.as_ref().is_some_and(|v| v.chars().count() > 64)
-        || user_agent
-            .as_ref()
-            .is_some_and(|v| v.chars().count() > 1024)
-    {
-        return Ok(invalid_request(
-            "client_ip takes at most 64 characters and user_agent at most 1024",
-        ));
-    }
+    let (ip, user_agent) = match named_client(&field) {
+        Ok(c) => c,
+        Err(res) => return Ok(res),
+    };
     let caller = Caller {
-        ip: client_ip.and_then(|ip| ip.trim().parse().ok()),
+        ip,
         user_agent: user_agent.as_deref(),
     };
     let refused = |code: &str| {
