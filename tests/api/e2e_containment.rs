@@ -254,3 +254,70 @@ async fn binding_and_pausing_work_without_javascript() {
     let res = app.me(Some(&format!("Bearer {secret}"))).await;
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn the_rate_and_caps_pages_are_accessible_and_fit() {
+    let Some(b) = browser(true).await else { return };
+    let app = spawn_app().await;
+    let base = base_of(&app);
+    let user = app.eligible_user_logged_in().await;
+    let secret = app.create_key_secret("vending-bot").await;
+    let id = app.key_id_of(&secret).await;
+    let token = app.csrf().await;
+    for (path, fields) in [
+        ("rate", vec![("limit", "600")]),
+        ("caps", vec![("day", "50"), ("month", "500")]),
+    ] {
+        let mut pairs = vec![("csrf_token", token.as_str())];
+        pairs.extend(fields);
+        let res = app
+            .post_form(&format!("/settings/api-keys/{id}/{path}"), &pairs)
+            .await;
+        assert_eq!(res.status().as_u16(), 303, "{path}");
+    }
+    let auth = format!("Bearer {}", app.settings.introspection_token.expose());
+    let res = app
+        .client
+        .post(format!("{}/api/v1/spend", app.address))
+        .header("authorization", auth)
+        .form(&[
+            ("token", secret.as_str()),
+            ("scope", "vm.buy.crypto"),
+            ("amount_cents", "1250"),
+            ("idempotency_key", "order-1"),
+            (
+                "description",
+                "Machine 12 — two colas and a very long description of the order",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    browser_login(&b, &base, &user).await;
+    fits_and_is_clean(
+        &b,
+        &base,
+        &format!("/settings/api-keys/{id}/rate"),
+        "rate-page",
+    )
+    .await;
+    fits_and_is_clean(
+        &b,
+        &base,
+        &format!("/settings/api-keys/{id}/caps"),
+        "caps-page",
+    )
+    .await;
+    b.goto(&format!("{base}/settings/api-keys/{id}/caps"))
+        .await
+        .unwrap();
+    assert!(main_text(&b).await.contains("$12.50 of $50.00"));
+    fits_and_is_clean(
+        &b,
+        &base,
+        &format!("/settings/api-keys/{id}"),
+        "detail-bounds",
+    )
+    .await;
+}
