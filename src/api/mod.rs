@@ -197,6 +197,8 @@ pub(crate) fn is_platform_service(req: &HttpRequest, state: &AppState) -> bool {
 
 /// The client a platform service names in its form (`client_ip`, `user_agent`): bounded, the
 /// address kept only when it parses; `Err` is the 400 for a value too long.
+// The `Err` is a finished response, built once per refused request: its size does not matter.
+#[allow(clippy::result_large_err)]
 pub(crate) fn named_client(
     field: &impl Fn(&str) -> Option<String>,
 ) -> Result<(Option<std::net::IpAddr>, Option<String>), HttpResponse> {
